@@ -1,0 +1,147 @@
+"""The ``citeqa`` command line: ingest, search, docs, ask, chat, serve, eval."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from qa.config import Settings, get_settings
+from qa.service import Assistant
+from qa.types import Filters, IngestResult
+
+EXIT_PARTIAL = 3
+
+app = typer.Typer(
+    help="citeqa: answers from your documents, citing the sentences they rest on.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+docs_app = typer.Typer(help="List and remove stored documents.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+console = Console()
+err = Console(stderr=True)
+
+CollectionOpt = Annotated[
+    str | None, typer.Option("--collection", "-c", help="collection (default: settings)")
+]
+
+
+def settings_for(collection: str | None = None) -> Settings:
+    settings = get_settings()
+    return settings.model_copy(update={"collection": collection}) if collection else settings
+
+
+def assistant(collection: str | None = None) -> Assistant:
+    return Assistant(settings_for(collection))
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files or folders (folders recurse)")],
+    collection: CollectionOpt = None,
+) -> None:
+    """Add or update documents; unchanged ones cost nothing. Exit 3 when some failed."""
+    service = assistant(collection)
+    with Progress(
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=None)
+
+        def advance(result: IngestResult, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, description=Path(result.path).name)
+
+        report = service.ingest(paths, progress=advance)
+    for result in report.results:
+        if result.status == "failed":
+            err.print(f"[red]failed[/red]  {result.path}: {result.reason}")
+    console.print(
+        f"added {report.count('added')}, updated {report.count('updated')}, "
+        f"unchanged {report.count('unchanged')}, failed {report.count('failed')}"
+    )
+    if not report.results:
+        err.print("nothing to ingest: no supported files under the given paths")
+        raise typer.Exit(1)
+    if report.partial:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="what to look for")],
+    k: Annotated[int, typer.Option("--k", help="how many chunks")] = 5,
+    date_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD, inclusive")] = None,
+    date_to: Annotated[str | None, typer.Option(help="YYYY-MM-DD, inclusive")] = None,
+    source: Annotated[str | None, typer.Option(help="document id or part of its source")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    collection: CollectionOpt = None,
+) -> None:
+    """Hybrid (dense + BM25) search; prints the best chunks with their scores."""
+    service = assistant(collection)
+    filters = Filters(date_from=date_from, date_to=date_to)
+    if source:
+        known = service.store().documents()
+        filters = filters.model_copy(
+            update={"doc_ids": [source]} if source in known else {"source": source}
+        )
+    hits = service.search(query, k, filters)
+    if as_json:
+        console.print_json(json.dumps([h.model_dump() for h in hits]))
+        return
+    if not hits:
+        console.print("no results")
+        return
+    for rank, hit in enumerate(hits, start=1):
+        meta = hit.chunk.metadata
+        console.print(
+            f"[bold]{rank}.[/bold] {meta.get('title')} ({meta.get('date') or 'no date'})  "
+            f"[dim]{hit.chunk.id}  rrf={hit.score:.4f} dense#{hit.dense_rank} "
+            f"bm25#{hit.lexical_rank}[/dim]"
+        )
+        console.print(f"   {hit.chunk.text[:400]}", markup=False, highlight=False)
+
+
+@docs_app.command("list")
+def docs_list(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    collection: CollectionOpt = None,
+) -> None:
+    """Stored documents with their metadata."""
+    docs = assistant(collection).documents()
+    if as_json:
+        console.print_json(json.dumps(docs))
+        return
+    table = Table("doc_id", "title", "date", "chunks", "source")
+    for d in docs:
+        table.add_row(
+            d["doc_id"], str(d.get("title")), str(d.get("date") or ""),
+            str(d.get("n_chunks")), str(d.get("source")),
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"{len(docs)} documents")
+
+
+@docs_app.command("remove")
+def docs_remove(
+    doc_id: Annotated[str, typer.Argument(help="as shown by 'citeqa docs list'")],
+    collection: CollectionOpt = None,
+) -> None:
+    """Remove a document and its chunks (from Chroma and the lexical index)."""
+    if not assistant(collection).remove(doc_id):
+        err.print(f"no document {doc_id!r}")
+        raise typer.Exit(1)
+    console.print(f"removed {doc_id}")
+
+
+def main() -> None:
+    app()

