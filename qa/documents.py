@@ -49,7 +49,8 @@ def iso_date(value: str | None) -> str | None:
     if not match:
         return None
     try:
-        return datetime(*(int(g) for g in match.groups())).date().isoformat()
+        year, month, day = (int(g) for g in match.groups())
+        return datetime(year, month, day).date().isoformat()
     except ValueError:
         return None
 
@@ -65,9 +66,13 @@ def decode_text(data: bytes) -> str:
         raise DocumentError("empty file: it holds no text")
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DocumentError("binary content, not text (it contains NUL bytes)")
-    for encoding in ("utf-8-sig", "utf-16") if data.startswith((b"\xff\xfe", b"\xfe\xff")) else (
-        "utf-8-sig",
-        "cp1252",
+    for encoding in (
+        ("utf-8-sig", "utf-16")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff"))
+        else (
+            "utf-8-sig",
+            "cp1252",
+        )
     ):
         try:
             text = data.decode(encoding)
@@ -183,14 +188,16 @@ def load_pdf(path: Path, data: bytes) -> Document:
             pages.append((pos, pos + len(page_text)))
             parts.append(page_text)
             pos += len(page_text) + 2
-        meta = reader.metadata or {}
+        meta: dict[str, object] = dict(reader.metadata or {})
     except DocumentError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise DocumentError(f"corrupt PDF: {exc}") from exc
     title = str(meta.get("/Title") or "") or _humanize(path.stem)
     date = iso_date(str(meta.get("/CreationDate") or ""))
-    return _make(file_doc_id(path), str(path.resolve()), title, "\n\n".join(parts), date, pages=pages)
+    return _make(
+        file_doc_id(path), str(path.resolve()), title, "\n\n".join(parts), date, pages=pages
+    )
 
 
 def load_docx(path: Path, data: bytes) -> Document:

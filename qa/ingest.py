@@ -77,9 +77,7 @@ class Ingestor:
         self.chunk_overlap = chunk_overlap
         self.max_bytes = max_bytes
 
-    def ingest(
-        self, paths: Iterable[Path], progress: ProgressFn | None = None
-    ) -> IngestReport:
+    def ingest(self, paths: Iterable[Path], progress: ProgressFn | None = None) -> IngestReport:
         files = list(discover([Path(p) for p in paths]))
         report = IngestReport()
         # Finish what a killed run left: chunks without a committed document go first.

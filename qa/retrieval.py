@@ -50,7 +50,7 @@ class HybridSearcher:
             ids = by_source if ids is None else ids & by_source
         return None if ids is None else sorted(ids)
 
-    def where(self, filters: Filters | None) -> dict[str, Any] | None | bool:
+    def where(self, filters: Filters | None) -> dict[str, Any] | bool | None:
         """A Chroma ``where`` clause; False when the filters can match nothing."""
         if filters is None:
             return None

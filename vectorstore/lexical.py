@@ -31,9 +31,7 @@ class BM25Index:
         self.postings: dict[str, list[tuple[int, int]]] = {}
 
     @classmethod
-    def build(
-        cls, rows: Iterable[tuple[str, str, dict[str, Any]]], generation: str
-    ) -> BM25Index:
+    def build(cls, rows: Iterable[tuple[str, str, dict[str, Any]]], generation: str) -> BM25Index:
         index = cls(generation)
         for chunk_id, text, meta in rows:
             slot = len(index.ids)

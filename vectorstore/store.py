@@ -24,7 +24,10 @@ from vectorstore.lexical import BM25Index
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
-    from chromadb.api.models.Collection import Collection
+
+# chromadb's own annotations want numpy arrays and literal-keyed filters; its collections
+# are handled as Any here rather than with a cast at every call.
+Collection = Any
 
 GENERATION_ID = "__generation__"
 PAGE = 1000
@@ -153,15 +156,15 @@ class ChunkStore:
             batch = rows[start : start + WRITE_BATCH]
             self.chunks.upsert(
                 ids=[r[0] for r in batch],
-                embeddings=[r[1] for r in batch],  # type: ignore[arg-type]
+                embeddings=[r[1] for r in batch],
                 documents=[r[2] for r in batch],
-                metadatas=[r[3] for r in batch],  # type: ignore[arg-type]
+                metadatas=[r[3] for r in batch],
             )
         self.registry.upsert(
             ids=[d.doc_id for d in docs],
-            embeddings=[[1.0] for _ in docs],  # type: ignore[arg-type]
+            embeddings=[[1.0] for _ in docs],
             documents=[str(d.meta.get("title", "")) for d in docs],
-            metadatas=[clean_meta({**d.meta, "doc_hash": d.doc_hash}) for d in docs],  # type: ignore[arg-type]
+            metadatas=[clean_meta({**d.meta, "doc_hash": d.doc_hash}) for d in docs],
         )
         for d in docs:
             self.chunks.delete(
@@ -220,16 +223,14 @@ class ChunkStore:
         }
         return [by_id[i] for i in ids if i in by_id]
 
-    def dense(
-        self, query: str, k: int, where: dict[str, Any] | None = None
-    ) -> list[StoredChunk]:
+    def dense(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[StoredChunk]:
         """Nearest chunks by cosine similarity (score = 1 - cosine distance)."""
         if self.count() == 0:
             return []
         vector = self.embeddings.embed_query(query)
         committed = {k_: v.get("doc_hash") for k_, v in self.documents().items()}
         got = self.chunks.query(
-            query_embeddings=[vector],  # type: ignore[arg-type]
+            query_embeddings=[vector],
             n_results=k * 2,
             where=where or None,
             include=["documents", "metadatas", "distances"],
@@ -275,7 +276,7 @@ class ChunkStore:
     ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
         offset = 0
         while True:
-            got = collection.get(include=include, limit=PAGE, offset=offset)  # type: ignore[arg-type]
+            got = collection.get(include=include, limit=PAGE, offset=offset)
             ids = list(got["ids"])
             if not ids:
                 return

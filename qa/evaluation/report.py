@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from qa.evaluation.metrics import METRIC_GROUPS, score_row
 
@@ -38,14 +38,7 @@ def append_row(path: Path | str, row: Mapping[str, Any]) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("a+b") as handle:
-        handle.seek(0)
-        data = handle.read()
-        tail = data[data.rfind(b"\n") + 1 :]
-        if tail:
-            if _parses(tail):
-                handle.write(b"\n")
-            else:
-                handle.truncate(len(data) - len(tail))
+        _repair_tail(handle)
         handle.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
         handle.flush()
         os.fsync(handle.fileno())
@@ -63,18 +56,35 @@ def read_rows(path: Path | str) -> list[dict[str, Any]]:
             continue
         try:
             rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # JSON or UTF-8 decoding
             if number == len(lines):  # no newline after it: the write was cut short
                 break
             raise ValueError(f"{source}:{number}: invalid result row: {exc}") from exc
     return rows
 
 
+def _repair_tail(handle: BinaryIO) -> None:
+    """Complete or drop a last line that has no newline; reads the file only in that case."""
+    size = handle.seek(0, os.SEEK_END)
+    if size == 0:
+        return
+    handle.seek(size - 1)
+    if handle.read(1) == b"\n":
+        return
+    handle.seek(0)
+    data = handle.read()
+    tail = data[data.rfind(b"\n") + 1 :]
+    if _parses(tail):
+        handle.write(b"\n")
+    else:
+        handle.truncate(size - len(tail))
+
+
 def _parses(data: bytes) -> bool:
     """Whether bytes hold one JSON value."""
     try:
         json.loads(data)
-    except json.JSONDecodeError:
+    except ValueError:
         return False
     return True
 
@@ -175,43 +185,56 @@ def _html(
 ) -> str:
     """report.html: meta, metric table, charts and the per-question table, all inline."""
     e = html.escape
-    systems = list(summaries)
     parts = [
         '<!doctype html><html lang="en"><head><meta charset="utf-8">',
         f"<title>citeqa evaluation: {e(str(meta.get('dataset', '')))}</title>",
         f"<style>{_CSS}</style></head><body><h1>citeqa evaluation</h1><table>",
     ]
     parts += [f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in _meta_items(meta)]
-    parts.append("</table><h2>Metrics</h2><table><tr><th>metric</th>")
-    parts += [f"<th>{e(s)}</th>" for s in systems]
-    group = None
-    for g, name, cells in _merged(summaries):
-        if g != group:
-            group = g
-            parts.append(f'<tr class="group"><td colspan="{len(systems) + 1}">{e(g)}</td></tr>')
-        parts.append(
-            f"<tr><td>{e(name)}</td>" + "".join(f'<td class="num">{e(c)}</td>' for c in cells)
-        )
-    parts.append("</table><h2>Charts</h2>")
+    parts.append("</table><h2>Metrics</h2>")
+    parts += _html_metrics(summaries)
+    parts.append("<h2>Charts</h2>")
     for title, png in _figures(rows, summaries):
         parts.append(
             f'<figure><img alt="{e(title)}" src="data:image/png;base64,{_b64(png)}">'
             f"<figcaption>{e(title)}</figcaption></figure>"
         )
-    parts.append("<h2>Questions</h2><table><tr><th>question</th>")
-    parts += [f"<th>{e(s)}</th>" for s in systems]
+    parts.append("<h2>Questions</h2>")
+    parts += _html_questions(rows, list(summaries))
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _html_metrics(summaries: Mapping[str, Summary]) -> list[str]:
+    """The side-by-side metric table."""
+    e = html.escape
+    header = "".join(f"<th>{e(s)}</th>" for s in summaries)
+    parts = [f"<table><tr><th>metric</th>{header}</tr>"]
+    group = None
+    for g, name, cells in _merged(summaries):
+        if g != group:
+            group = g
+            parts.append(f'<tr class="group"><td colspan="{len(summaries) + 1}">{e(g)}</td></tr>')
+        values = "".join(f'<td class="num">{e(c)}</td>' for c in cells)
+        parts.append(f"<tr><td>{e(name)}</td>{values}</tr>")
+    return [*parts, "</table>"]
+
+
+def _html_questions(rows: Sequence[Mapping[str, Any]], systems: list[str]) -> list[str]:
+    """One table row per question: the question and each system's answer, quotes and verdict."""
+    e = html.escape
+    header = "".join(f"<th>{e(s)}</th>" for s in systems)
+    parts = [f"<table><tr><th>question</th>{header}</tr>"]
     by_question: dict[str, dict[str, Mapping[str, Any]]] = {}
     for row in rows:
         by_question.setdefault(str(row["id"]), {})[str(row["system"])] = row
     for qid, answers in by_question.items():
         first = next(iter(answers.values()))
         kind = "answerable" if first["answerable"] else "unanswerable"
-        parts.append(f'<tr><td class="q">{e(str(first["question"]))}<br><small>{e(qid)} · {kind}')
-        parts.append("</small></td>")
-        parts += [_answer_cell(answers.get(s)) for s in systems]
-        parts.append("</tr>")
-    parts.append("</table></body></html>\n")
-    return "\n".join(parts)
+        question = f"{e(str(first['question']))}<br><small>{e(qid)} · {kind}</small>"
+        cells = "".join(_answer_cell(answers.get(s)) for s in systems)
+        parts.append(f'<tr><td class="q">{question}</td>{cells}</tr>')
+    return [*parts, "</table>"]
 
 
 def _b64(data: bytes) -> str:
@@ -363,7 +386,7 @@ def _delta_chart(deltas: Mapping[str, Mapping[str, float | None]]) -> bytes:
     from matplotlib.figure import Figure
 
     names = [n for names in METRIC_GROUPS.values() for n in names]
-    fig = Figure(figsize=(6, 0.3 * len(names) * max(len(deltas), 1) + 1))
+    fig = Figure(figsize=(6, 0.18 * len(names) * max(len(deltas), 1) + 1))
     ax = fig.add_subplot()
     height = 0.8 / max(len(deltas), 1)
     for i, (system, by_name) in enumerate(deltas.items()):
