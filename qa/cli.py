@@ -143,5 +143,22 @@ def docs_remove(
     console.print(f"removed {doc_id}")
 
 
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (default: settings)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default: settings)")] = None,
+) -> None:
+    """Serve the chat page, the REST API and the OpenAI-compatible endpoint on one port."""
+    from qa.server import serve as run_server
+
+    settings = get_settings()
+    run_server(settings, host or settings.host, port or settings.port)
+
+
 def main() -> None:
+    from qa.evaluation.cli import eval_app
+
+    app.add_typer(eval_app, name="eval")
     app()

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     mode: Mode = Field("local", description="LLM backend: local, openai or extractive")
     evidence_sentences: int = Field(6, description="evidence sentences shown to the LLM")
     min_support: float = Field(
-        0.45, description="lowest question-evidence support that still counts as an answer"
+        0.3, description="lowest question-evidence support that still counts as an answer"
     )
     verify_threshold: float = Field(
         0.7, description="share of an answer sentence's content words its evidence must hold"

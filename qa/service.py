@@ -144,4 +144,4 @@ class Assistant:
         mode: str | None = None,
         collection: str | None = None,
     ) -> Iterator[StreamEvent]:
-        return self.chain(mode, collection).stream_events(question, history or [], filters)
+        return self.chain(mode, collection).run_events(question, history or [], filters)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,9 @@ def packaged_model_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
+SMALL_BATCH = 48
+
+
 class LocalEmbeddings(Embeddings):
     """Sentence-transformers embeddings, normalised so cosine similarity is a dot product.
 
@@ -31,12 +35,17 @@ class LocalEmbeddings(Embeddings):
     prove that unchanged documents cost no embedding work.
     """
 
-    def __init__(self, model_path: Path | None = None, batch_size: int = 64) -> None:
+    def __init__(
+        self, model_path: Path | None = None, batch_size: int = 64, cache_size: int = 20000
+    ) -> None:
         self.model_path = model_path or packaged_model_path()
         self.batch_size = batch_size
         self.texts_embedded = 0
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
+        self._encode_lock = threading.Lock()
 
     @property
     def model(self) -> SentenceTransformer:
@@ -53,21 +62,49 @@ class LocalEmbeddings(Embeddings):
     def _encode(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        self.texts_embedded += len(texts)
-        vectors: Any = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-            convert_to_numpy=True,
-        )
+        import torch
+
+        model = self.model
+        with self._encode_lock:
+            self.texts_embedded += len(texts)
+            # A few short texts (a query, evidence sentences) gain nothing from intra-op
+            # threads, and with another busy process on the cores threads make them ~30x
+            # slower; batches use every core.
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1 if len(texts) <= SMALL_BATCH else threads)
+            try:
+                vectors: Any = model.encode(
+                    texts,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                    convert_to_numpy=True,
+                )
+            finally:
+                torch.set_num_threads(threads)
         return [[float(x) for x in row] for row in vectors]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._encode(list(texts))
 
     def embed_query(self, text: str) -> list[float]:
-        return self._encode([text])[0]
+        return self.embed_cached([text])[0]
+
+    def embed_cached(self, texts: list[str]) -> list[list[float]]:
+        """Embeddings through an LRU cache: questions and evidence sentences recur (a query
+        is embedded for dense search and again for sentence scoring; chunks share sentences)."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        fresh = dict(zip(missing, self._encode(missing), strict=True))
+        with self._lock:
+            self._cache.update(fresh)
+            out = []
+            for text in texts:
+                self._cache.move_to_end(text)
+                out.append(self._cache[text])
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return out
 
 
 _shared: dict[tuple[str, int], LocalEmbeddings] = {}

@@ -19,9 +19,28 @@ STOPWORDS = frozenset(
 )
 
 
+# Common irregular verbs, so "sought" matches "seek" and "led" matches "lead".
+_IRREGULAR = {
+    "sought": "seek", "led": "lead", "won": "win", "gave": "give", "given": "give",
+    "took": "take", "taken": "take", "made": "make", "held": "hold", "met": "meet",
+    "began": "begin", "begun": "begin", "became": "become", "brought": "bring",
+    "bought": "buy", "built": "build", "chose": "choose", "chosen": "choose", "did": "do",
+    "done": "do", "drew": "draw", "drawn": "draw", "fell": "fall", "fallen": "fall",
+    "fought": "fight", "found": "find", "flew": "fly", "flown": "fly", "got": "get",
+    "went": "go", "gone": "go", "grew": "grow", "grown": "grow", "knew": "know",
+    "known": "know", "left": "leave", "lost": "lose", "paid": "pay", "ran": "run",
+    "rose": "rise", "risen": "rise", "saw": "see", "seen": "see", "sold": "sell",
+    "sent": "send", "spoke": "speak", "spoken": "speak", "spent": "spend", "stood": "stand",
+    "taught": "teach", "told": "tell", "thought": "think", "wrote": "write",
+    "written": "write", "killed": "kill", "died": "die", "born": "bear",
+}  # fmt: skip
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix stripper: enough to match offer/offered/offers, not a full Porter."""
+    if word in _IRREGULAR:
+        return stem(_IRREGULAR[word])
     if len(word) <= 3 or word.isdigit():
         return word
     for suffix, repl in (

