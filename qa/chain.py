@@ -16,7 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel, Field
 
-from qa.citations import Claim, build_citations, verify
+from qa.citations import Claim, build_citations, completeness, key_terms, verify
 from qa.config import Settings
 from qa.evidence import Evidence, render, select_evidence, sources_of
 from qa.prompts import load_prompt
@@ -31,6 +31,11 @@ _REFERRING = re.compile(
 )
 # Evidence this strong is answered from even if the model declines.
 STRONG_SUPPORT = 0.6
+# A generated answer must carry this share of the top evidence's key terms, else the
+# extractive answer is given: a small model's grounded but partial answer misleads.
+MIN_COMPLETENESS = 0.4
+# Evidence much weaker than the best only distracts a small model.
+PROMPT_RELATIVE_SCORE = 0.5
 
 
 class ChainInput(BaseModel):
@@ -216,12 +221,10 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
                 mark = lap("generate", mark)
                 answer.tokens = tokens
                 answer.trace["generated"] = generated
-                declined = NOT_FOUND.lower().rstrip(".") in generated.lower()
-                if declined and evidence[0].score < STRONG_SUPPORT:
+                claims = self._check(question, generated, evidence, answer.trace)
+                mark = lap("verify", mark)
+                if answer.trace.get("fallback") == "declined":
                     evidence = []
-                else:
-                    claims = verify(generated, evidence, self.settings.verify_threshold, question)
-                    mark = lap("verify", mark)
             if evidence and not claims:
                 claims = self.extractive(evidence)
                 if self.llm is None:
@@ -233,6 +236,25 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         timings["total"] = round(time.perf_counter() - started, 4)
         answer.timings = timings
         yield AnswerEvent(answer=answer)
+
+    def _check(
+        self, question: str, generated: str, evidence: list[Evidence], trace: dict[str, Any]
+    ) -> list[Claim]:
+        """The verified claims of a generated answer, or [] with the reason in the trace."""
+        if NOT_FOUND.lower().rstrip(".") in generated.lower():
+            trace["fallback"] = "declined" if evidence[0].score < STRONG_SUPPORT else "overruled"
+            return []
+        claims = verify(generated, evidence, self.settings.verify_threshold, question)
+        if not claims:
+            trace["fallback"] = "unsupported"
+            return []
+        idf = self.searcher.store.lexical_index().idf
+        keys = key_terms(evidence[0].text, question, idf)
+        trace["completeness"] = round(completeness(claims, keys), 3)
+        if trace["completeness"] < MIN_COMPLETENESS:
+            trace["fallback"] = "incomplete"
+            return []
+        return claims
 
     def extractive(self, evidence: list[Evidence]) -> list[Claim]:
         """The best evidence sentence, plus a second one nearly as good."""
@@ -247,9 +269,9 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
     def _generate(self, question: str, evidence: list[Evidence]) -> Iterator[tuple[str, int]]:
         """Stream (token text, completion tokens so far) from the model."""
         assert self.llm is not None
-        messages = load_prompt("answer").invoke(
-            {"evidence": render(evidence), "question": question}
-        )
+        floor = PROMPT_RELATIVE_SCORE * evidence[0].score
+        shown = [ev for ev in evidence if ev.score >= floor]
+        messages = load_prompt("answer").invoke({"evidence": render(shown), "question": question})
         self.llm_calls += 1
         count = 0
         for chunk in self.llm.stream(messages):

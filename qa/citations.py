@@ -4,7 +4,7 @@ supports it; unsupported text is trimmed or dropped."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from qa.chunking import split_sentences
@@ -14,7 +14,8 @@ from vectorstore.tokens import STOPWORDS, stem, words
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _CLAUSE = re.compile(r"[,;:]\s+|\s+[-–—]+\s+")
-_NUMBER = re.compile(r"\d[\d.,]*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CLAUSE_END = re.compile(r"[\s,;:–—-]+$")
 
 
 @dataclass
@@ -61,22 +62,45 @@ def best_support(
     return score, [best]
 
 
+def clauses(sentence: str) -> list[str]:
+    """Comma/semicolon/dash-separated parts; a part with under two content words joins the
+    next, so "In 2019," is judged with what it introduces."""
+    parts, pending, last = [], "", 0
+    for match in _CLAUSE.finditer(sentence):
+        pending += sentence[last : match.end()]
+        last = match.end()
+        if len(content_terms(pending)) >= 2:
+            parts.append(pending)
+            pending = ""
+    parts.append(pending + sentence[last:])
+    return [p for p in parts if p.strip()]
+
+
 def trim_to_support(
     sentence: str, evidence: Sequence[Evidence], threshold: float, question_terms: frozenset[str]
 ) -> tuple[str, float, list[Evidence]]:
-    """The longest clause-prefix of ``sentence`` that the evidence supports."""
-    score, used = best_support(sentence, evidence, question_terms)
-    if score >= threshold:
-        return sentence, score, used
-    cuts = [m.start() for m in _CLAUSE.finditer(sentence)]
-    for cut in reversed(cuts):
-        prefix = sentence[:cut].rstrip()
-        if len(content_terms(prefix)) < 3:
+    """The longest run of leading clauses of ``sentence`` each supported by the evidence.
+
+    Clause by clause, so a supported opening cannot carry an invented tail.
+    """
+    kept, scores, used = "", [], []
+    for clause in clauses(sentence):
+        terms_ = [t for t in content_terms(clause) if t not in question_terms]
+        if not terms_:  # nothing claimed beyond the question's own words
+            kept += clause
+            continue
+        score, evs = best_support(clause, evidence, question_terms)
+        if score < threshold:
             break
-        score, used = best_support(prefix, evidence, question_terms)
-        if score >= threshold:
-            return prefix + ".", score, used
-    return "", 0.0, []
+        kept += clause
+        scores.append(score)
+        used.extend(ev for ev in evs if ev not in used)
+    kept = _CLAUSE_END.sub("", kept.strip())
+    if not scores or len(content_terms(kept)) < 2:
+        return "", 0.0, []
+    if kept[-1:] not in ".!?":
+        kept += "."
+    return kept, min(scores), used
 
 
 def verify(
@@ -95,6 +119,24 @@ def verify(
         if kept and not any(kept == c.text for c in claims):
             claims.append(Claim(kept, used, score, cited))
     return claims
+
+
+def key_terms(
+    evidence_text: str, question: str, idf: Callable[[str], float], n: int = 5
+) -> list[str]:
+    """The evidence's most specific words that the question does not already say: what a
+    complete answer has to carry (names, numbers, the fact itself)."""
+    asked = set(content_terms(question))
+    unique = dict.fromkeys(t for t in content_terms(evidence_text) if t not in asked)
+    return sorted(unique, key=lambda t: -idf(t))[:n]
+
+
+def completeness(claims: Sequence[Claim], keys: Sequence[str]) -> float:
+    """Share of ``keys`` the claims carry."""
+    if not keys:
+        return 1.0
+    said = {t for claim in claims for t in content_terms(claim.text)}
+    return sum(1 for t in keys if t in said) / len(keys)
 
 
 def build_citations(claims: Sequence[Claim]) -> tuple[str, list[Citation]]:

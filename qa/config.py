@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     ui_users: str | None = Field(
         None, description="comma-separated user:password pairs; when set the page needs login"
     )
+    max_question_chars: int = Field(
+        2000, description="longer questions are rejected (HTTP 422) before any work is done"
+    )
 
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
