@@ -227,11 +227,11 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
                     evidence = []
             if evidence and not claims:
                 claims = self.extractive(evidence)
-                if self.llm is None:
-                    yield TokenEvent(text=" ".join(c.text for c in claims))
             if claims:
                 answer.text, answer.citations = build_citations(claims)
                 answer.abstained = False
+                if self.llm is None:  # nothing was generated: the answer is the stream
+                    yield TokenEvent(text=answer.text)
         answer.llm_calls = self.llm_calls - calls_before
         timings["total"] = round(time.perf_counter() - started, 4)
         answer.timings = timings

@@ -83,7 +83,7 @@ def trim_to_support(
 
     Clause by clause, so a supported opening cannot carry an invented tail.
     """
-    kept, scores, used = "", [], []
+    kept, scores, used = "", [], []  # type: tuple[str, list[float], list[Evidence]]
     for clause in clauses(sentence):
         terms_ = [t for t in content_terms(clause) if t not in question_terms]
         if not terms_:  # nothing claimed beyond the question's own words

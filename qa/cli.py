@@ -13,7 +13,7 @@ from rich.table import Table
 
 from qa.config import Settings, get_settings
 from qa.service import Assistant
-from qa.types import Filters, IngestResult
+from qa.types import Answer, Filters, IngestResult, Turn
 
 EXIT_PARTIAL = 3
 
@@ -143,6 +143,82 @@ def docs_remove(
     console.print(f"removed {doc_id}")
 
 
+ModeOpt = Annotated[
+    str | None, typer.Option("--mode", "-m", help="local, openai or extractive (default: settings)")
+]
+
+
+def print_answer(answer: Answer) -> None:
+    """The answer, then its numbered sources with the quoted sentences."""
+    style = "yellow" if answer.abstained else "bold"
+    console.print(answer.text, style=style, markup=False, highlight=False)
+    if answer.citations:
+        console.print()
+        for c in answer.citations:
+            label = f"[{c.marker}] {c.title}" + (f", {c.date}" if c.date else "")
+            console.print(label, style="cyan", markup=False, highlight=False)
+            console.print(f'    "{c.quote}"', markup=False, highlight=False)
+            console.print(f"    {c.source}:{c.start}-{c.end}", style="dim", markup=False)
+    elif answer.abstained and answer.sources:
+        console.print("\nClosest sources:", style="dim")
+        for src in answer.sources[:3]:
+            console.print(f"  - {src.title} ({src.date or 'no date'})", style="dim", markup=False)
+
+
+def answering(collection: str | None, mode: str | None) -> Assistant:
+    service = assistant(collection)
+    if mode:
+        service.settings = service.settings.model_copy(update={"mode": mode})
+    if not collection:
+        service.ensure_examples()
+    return service
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="a question about your documents")],
+    mode: ModeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the Answer as JSON")] = False,
+    collection: CollectionOpt = None,
+) -> None:
+    """Answer one question, citing the sentences the answer rests on."""
+    answer = answering(collection, mode).ask(question)
+    if as_json:
+        print(answer.model_dump_json(indent=2))
+        return
+    print_answer(answer)
+
+
+@app.command()
+def chat(mode: ModeOpt = None, collection: CollectionOpt = None) -> None:
+    """An interactive conversation; follow-up questions use what was said before."""
+    from qa.chain import AnswerEvent, TokenEvent
+
+    service = answering(collection, mode)
+    history: list[Turn] = []
+    console.print("Ask about your documents. An empty line or Ctrl-D ends the chat.", style="dim")
+    while True:
+        try:
+            question = console.input("[bold green]you>[/bold green] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not question:
+            break
+        streamed = ""
+        for event in service.stream(question, history):
+            if isinstance(event, TokenEvent):
+                streamed += event.text
+                console.print(event.text, end="", style="dim", markup=False, highlight=False)
+            elif isinstance(event, AnswerEvent):
+                if streamed:
+                    console.print()
+                if streamed.strip() != event.answer.text.strip():
+                    console.print("verified:", style="dim")
+                print_answer(event.answer)
+                history += [
+                    Turn(role="user", content=question),
+                    Turn(role="assistant", content=event.answer.text),
+                ]
 
 
 @app.command()
