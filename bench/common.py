@@ -7,6 +7,7 @@ import os
 import platform
 import statistics
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,18 @@ REPO = Path(__file__).resolve().parents[1]
 # The shared data folder sits beside the repo checkout (…/shared/data next to …/main).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = REPO / "bench" / "results"
+
+
+class Timer:
+    """Wall and process CPU seconds of a block; CPU time is what contention distorts least."""
+
+    def __enter__(self) -> Timer:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
 
 
 def machine_info() -> dict[str, Any]:

@@ -135,6 +135,9 @@ class ChunkStore:
         """
         if not docs:
             return
+        # Only documents that had a version have old chunks to remove (crash leftovers of
+        # new ones are removed by ``repair`` before an ingest).
+        replacing = [d for d in docs if d.doc_id in self.documents()]
         pending = [d for d in docs if not d.vectors]
         texts = [t for d in pending for t in d.texts]
         vectors = self.embeddings.embed_documents(texts) if texts else []
@@ -166,7 +169,7 @@ class ChunkStore:
             documents=[str(d.meta.get("title", "")) for d in docs],
             metadatas=[clean_meta({**d.meta, "doc_hash": d.doc_hash}) for d in docs],
         )
-        for d in docs:
+        for d in replacing:
             self.chunks.delete(
                 where={"$and": [{"doc_id": d.doc_id}, {"doc_hash": {"$ne": d.doc_hash}}]}
             )
