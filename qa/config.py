@@ -40,14 +40,17 @@ class Settings(BaseSettings):
 
     # retrieval
     top_k: int = Field(6, description="chunks retrieved per question")
-    rrf_k: int = Field(60, description="reciprocal rank fusion constant")
+    rrf_k: int = Field(10, description="reciprocal rank fusion constant")
+    lexical_weight: float = Field(
+        0.5, description="weight of the BM25 ranking against the dense ranking in the fusion"
+    )
     candidates: int = Field(30, description="candidates per retriever before fusion")
 
     # answering
     mode: Mode = Field("local", description="LLM backend: local, openai or extractive")
     evidence_sentences: int = Field(6, description="evidence sentences shown to the LLM")
     min_support: float = Field(
-        0.3, description="lowest question-evidence support that still counts as an answer"
+        0.33, description="lowest question-evidence support that still counts as an answer"
     )
     verify_threshold: float = Field(
         0.7, description="share of an answer sentence's content words its evidence must hold"

@@ -21,8 +21,12 @@ _INJECTION = re.compile(
     r"|\b(system prompt|you are now|act as|reply with|respond with|answer with)\b",
     re.IGNORECASE,
 )
-# Dense similarity has a floor of unrelated text around 0.1-0.2 for MiniLM; rescale it.
-_DENSE_FLOOR = 0.15
+# MiniLM gives unrelated sentences cosine similarities up to ~0.3; rescale above that.
+_DENSE_FLOOR = 0.3
+# Score = lexical^0.7 * dense^0.3 (dense after a square root): a geometric mean needs both
+# the question's words and its meaning. Chosen on ClapNQ dev against answerable vs.
+# unanswerable questions (docs/evaluation.md); it separates them better than a sum.
+_LEXICAL_EXPONENT = 0.7
 
 
 @dataclass
@@ -106,7 +110,7 @@ def select_evidence(
         if c_terms:
             lexical = (2 * lexical + coverage(c_terms, s_terms, idf)) / 3
         dense = max(0.0, (cosine(q_vec, vec) - _DENSE_FLOOR) / (1 - _DENSE_FLOOR))
-        score = 0.5 * lexical + 0.5 * math.sqrt(dense)
+        score = lexical**_LEXICAL_EXPONENT * math.sqrt(dense) ** (1 - _LEXICAL_EXPONENT)
         scored.append((score, lexical, dense, hit, start, end, text))
     scored.sort(key=lambda row: -row[0])
     evidence = []

@@ -32,10 +32,15 @@ def to_chunk(stored: StoredChunk) -> Chunk:
 class HybridSearcher:
     """Searches one ``ChunkStore``; filters are pushed down to Chroma (and mirrored for BM25)."""
 
-    def __init__(self, store: ChunkStore, candidates: int = 30, rrf_k: int = 60) -> None:
+    def __init__(
+        self, store: ChunkStore, candidates: int = 30, rrf_k: int = 10, lexical_weight: float = 0.5
+    ) -> None:
         self.store = store
         self.candidates = candidates
         self.rrf_k = rrf_k
+        # On natural-language questions (ClapNQ) dense ranks better than BM25 alone; BM25 at
+        # half weight still rescues rare names and numbers (measured: docs/evaluation.md).
+        self.lexical_weight = lexical_weight
 
     def _doc_ids(self, filters: Filters) -> list[str] | None:
         """The document restriction, or None for no restriction ([] matches nothing)."""
@@ -102,9 +107,9 @@ class HybridSearcher:
         fused: dict[str, float] = {}
         dense_rank = {c.id: r for r, c in enumerate(dense, start=1)}
         lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical, start=1)}
-        for ranks in (dense_rank, lexical_rank):
+        for ranks, weight in ((dense_rank, 1.0), (lexical_rank, self.lexical_weight)):
             for cid, rank in ranks.items():
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.rrf_k + rank)
+                fused[cid] = fused.get(cid, 0.0) + weight / (self.rrf_k + rank)
         top = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         stored = {c.id: c for c in dense}
         stored.update({c.id: c for c in self.store.get([i for i in top if i not in stored])})

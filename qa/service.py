@@ -97,7 +97,12 @@ class Assistant:
     # --- retrieval and answers --------------------------------------------------------
 
     def searcher(self, collection: str | None = None) -> HybridSearcher:
-        return HybridSearcher(self.store(collection), self.settings.candidates, self.settings.rrf_k)
+        return HybridSearcher(
+            self.store(collection),
+            self.settings.candidates,
+            self.settings.rrf_k,
+            self.settings.lexical_weight,
+        )
 
     def retriever(
         self, collection: str | None = None, k: int | None = None, filters: Filters | None = None
