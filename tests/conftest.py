@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -77,35 +78,35 @@ def embeddings():  # type: ignore[no-untyped-def]
     return shared_embeddings()
 
 
+@contextmanager
+def server_process(
+    cmd: list[str], ready_url: str, log_path: Path, timeout: float = 120
+) -> Iterator[None]:
+    """Run a server process until the block ends; ready once ``ready_url`` answers."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
+        try:
+            wait_http(ready_url, timeout, proc)
+            yield
+        finally:
+            proc.terminate()
+            proc.wait(20)
+
+
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real ``chroma run`` server on a free loopback port."""
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
-    chroma = Path(sys.executable).parent / "chroma"
-    log = open(path / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            str(chroma),
-            "run",
-            "--path",
-            str(path / "db"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", 60, proc)
+    chroma = str(Path(sys.executable).parent / "chroma")
+    cmd = [chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    with server_process(cmd, f"http://127.0.0.1:{port}/api/v2/heartbeat", path / "server.log"):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
 
 
 @pytest.fixture(params=["embedded", "server"])

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +15,7 @@ from qa.config import Settings
 from qa.llm import packaged_gguf
 from qa.service import Assistant
 from qa.types import Answer, Turn
-from tests.conftest import SAMPLE, SHARED, free_port, wait_http
+from tests.conftest import SAMPLE, SHARED, free_port, server_process
 
 QUESTIONS = [json.loads(line) for line in (SHARED / "sample" / "questions.jsonl").open()]
 SOURCE_TEXT = SAMPLE.read_bytes().decode("utf-8")
@@ -28,19 +26,11 @@ SENTENCES = [SOURCE_TEXT[s:e] for s, e in split_sentences(SOURCE_TEXT)]
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real OpenAI-compatible llama.cpp server with the bundled GGUF, on loopback."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("llama") / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_gguf()),
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
-        )  # fmt: skip
-        try:
-            wait_http(f"http://127.0.0.1:{port}/v1/models", 120, proc)
-            yield f"http://127.0.0.1:{port}/v1"
-        finally:
-            proc.terminate()
-            proc.wait(20)
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_gguf()),
+           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]  # fmt: skip
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    with server_process(cmd, f"http://127.0.0.1:{port}/v1/models", log):
+        yield f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture(scope="module")
