@@ -125,11 +125,12 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         assert final is not None
         return final
 
-    def condense(self, question: str, history: list[Turn]) -> tuple[str, str]:
-        """(standalone question, conversational context) for a possibly follow-up question."""
+    def condense(self, question: str, history: list[Turn]) -> tuple[str, str, int]:
+        """(standalone question, conversational context, LLM calls made) for a question that
+        may lean on the conversation."""
         previous = previous_question(history)
         if not previous or not is_follow_up(question):
-            return question, ""
+            return question, "", 0
         if self.mode == "openai" and self.llm is not None:
             # A capable model rewrites the question; tiny local models cannot be trusted to.
             lines = "\n".join(f"{t.role}: {t.content}" for t in history[-6:])
@@ -137,15 +138,15 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             self.llm_calls += 1
             rewritten = str(self.llm.invoke(messages).content).strip()
             if rewritten:
-                return rewritten, previous
-        return f"{question} {previous}", previous
+                return rewritten, previous, 1
+            return f"{question} {previous}", previous, 1
+        return f"{question} {previous}", previous, 0
 
     def run_events(
         self, question: str, history: list[Turn], filters: Filters | None
     ) -> Iterator[StreamEvent]:
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        calls_before = self.llm_calls
 
         def lap(stage: str, since: float) -> float:
             now = time.perf_counter()
@@ -153,7 +154,8 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             return now
 
         mark = started
-        standalone, context = self.condense(question, history)
+        # Counted per request: ``self.llm_calls`` is shared by concurrent requests.
+        standalone, context, calls = self.condense(question, history)
         mark = lap("condense", mark)
         hits = self.searcher.search(standalone, self.settings.top_k, filters)
         mark = lap("retrieve", mark)
@@ -211,6 +213,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         if evidence and evidence[0].score >= self.settings.min_support:
             claims: list[Claim] = []
             if self.llm is not None:
+                calls += 1
                 generated, tokens = "", 0
                 for token, count in self._generate(question, evidence):
                     if not generated:
@@ -232,7 +235,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
                 answer.abstained = False
                 if self.llm is None:  # nothing was generated: the answer is the stream
                     yield TokenEvent(text=answer.text)
-        answer.llm_calls = self.llm_calls - calls_before
+        answer.llm_calls = calls
         timings["total"] = round(time.perf_counter() - started, 4)
         answer.timings = timings
         yield AnswerEvent(answer=answer)

@@ -1,0 +1,193 @@
+"""Serving: requests/s and latency through ``POST /v1/ask``, and the server's start-up time.
+
+For each mode (extractive, then local with the real SmolLM2) it starts ``app.py`` as its own
+process on a fresh data dir and a free port, times it until ``/healthz`` is ready (start-up
+includes ingesting the bundled sample), then sends questions from 1, 4 and 16 concurrent
+clients. Errors must be 0.
+
+Baseline, measured in the same run: the service's own answering time per request
+(``Answer.timings["total"]``); the overhead column is, per request, client latency minus
+that time: what serving adds (HTTP, JSON, waiting for a worker thread or the model).
+
+Run from the repo root:
+
+    .venv/bin/python bench/serve.py [--requests 48] [--local-requests 8] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+from common import REPO, RESULTS, machine_info, print_table, write_json
+
+CLIENTS = (1, 4, 16)
+QUESTIONS = (
+    "What concessions did the US offer?",
+    "Who led the US delegation?",
+    "What did Washington seek in the talks?",
+    "Where did the talks take place?",
+    "Which Russian bank holds PDVSA accounts?",
+    "What is the boiling point of mercury?",  # an abstention costs a request too
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile: an observed value, honest for small samples."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def start_server(mode: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str, float, Path]:
+    """The server process, its URL, and seconds from launch until ``/healthz`` said ready."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CITEQA_MODE": mode,
+        "CITEQA_DATA_DIR": str(workdir / "data"),
+        "CITEQA_PORT": str(port),
+        "CITEQA_API_KEYS": "",
+        "CITEQA_UI_USERS": "",
+    }
+    log = workdir / "server.log"
+    started = time.perf_counter()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "app.py")], cwd=REPO, env=env, stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"the {mode} server exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return proc, url, time.perf_counter() - started, log
+        except httpx.HTTPError:
+            pass
+        if time.perf_counter() - started > 300:
+            proc.kill()
+            raise SystemExit(
+                f"the {mode} server was not ready in 300 s:\n{log.read_text()[-3000:]}"
+            )
+        time.sleep(0.1)
+
+
+def run_level(url: str, clients: int, requests: int) -> dict[str, Any]:
+    """``requests`` questions spread over ``clients`` concurrent connections."""
+    local = threading.local()
+    latencies: list[float] = []
+    service: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=url, timeout=600)
+        question = QUESTIONS[i % len(QUESTIONS)]
+        began = time.perf_counter()
+        try:
+            response = local.client.post("/v1/ask", json={"question": question})
+            elapsed = time.perf_counter() - began
+            ok = response.status_code == 200
+            total = float(response.json()["timings"]["total"]) if ok else 0.0
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            with lock:
+                errors.append(repr(exc))
+            return
+        with lock:
+            if ok:
+                latencies.append(elapsed)
+                service.append(total)
+            else:
+                errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(one, range(requests)))
+    wall = time.perf_counter() - began
+    overhead = [lat - svc for lat, svc in zip(latencies, service, strict=True)]
+    return {
+        "clients": clients,
+        "requests": requests,
+        "wall_s": wall,
+        "rps": len(latencies) / wall if wall else 0.0,
+        "p50_s": percentile(latencies, 0.50) if latencies else None,
+        "p95_s": percentile(latencies, 0.95) if latencies else None,
+        "service_p50_s": percentile(service, 0.50) if service else None,
+        "overhead_p50_s": percentile(overhead, 0.50) if overhead else None,
+        "errors": len(errors),
+        "error_samples": errors[:3],
+    }
+
+
+def bench_mode(mode: str, requests: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"citeqa-serve-{mode}-") as tmp:
+        proc, url, startup, _ = start_server(mode, Path(tmp))
+        try:
+            # One untimed request: the first call pays one-off costs (caches, allocations).
+            httpx.post(f"{url}/v1/ask", json={"question": QUESTIONS[0]}, timeout=600)
+            levels = [run_level(url, c, max(requests, c)) for c in CLIENTS]
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return {"startup_s": startup, "levels": levels}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=48, help="per level, extractive mode")
+    parser.add_argument("--local-requests", type=int, default=8, help="per level, local mode")
+    parser.add_argument("--modes", nargs="+", default=["extractive", "local"])
+    parser.add_argument("--out", type=Path, default=RESULTS / "serve.json")
+    args = parser.parse_args()
+
+    results: dict[str, Any] = {"machine": machine_info(), "modes": {}}
+    for mode in args.modes:
+        count = args.local_requests if mode == "local" else args.requests
+        print(f"{mode}: starting the server, then {count}+ requests per level …", flush=True)
+        results["modes"][mode] = bench_mode(mode, count)
+    results["machine"]["loadavg_1m_after"] = os.getloadavg()[0]
+    write_json(args.out, results)
+
+    rows = []
+    for mode, data in results["modes"].items():
+        for level in data["levels"]:
+            keys = ("p50_s", "p95_s", "service_p50_s", "overhead_p50_s")
+            ms = [1000 * (level[k] or 0.0) for k in keys]
+            rows.append(
+                [mode, level["clients"], level["requests"], level["rps"], *ms, level["errors"],
+                 data["startup_s"]]
+            )  # fmt: skip
+    print_table(
+        ["mode", "clients", "requests", "req/s", "p50 ms", "p95 ms", "service p50 ms",
+         "overhead p50 ms", "errors", "start-up s"],
+        rows,
+    )  # fmt: skip
+    print(f"\nwrote {args.out}")
+    errors = sum(level["errors"] for d in results["modes"].values() for level in d["levels"])
+    if errors:
+        raise SystemExit(f"{errors} requests failed; see error_samples in {args.out}")
+
+
+if __name__ == "__main__":
+    main()

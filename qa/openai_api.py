@@ -1,0 +1,169 @@
+"""OpenAI-compatible routes: ``/v1/chat/completions`` and ``/v1/models``.
+
+Any OpenAI client or tool (Open WebUI, the ``openai`` CLI) can chat with the documents:
+the model name selects the collection, the answer text carries ``[n]`` markers, and the
+citations travel in an extra top-level ``citations`` field.
+
+The text a client receives is always the *verified* answer. Raw model tokens are not
+forwarded, because verification may trim or renumber them and an OpenAI stream cannot take
+text back; a stream therefore carries the answer once it is verified, then the citations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.api import SSE_HEADERS, ApiError, Context, Ctx, check_question, require_key
+from qa.chain import AnswerEvent
+from qa.types import Answer, Filters, Turn
+
+log = logging.getLogger(__name__)
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        """Plain text of the message; content parts other than text are ignored."""
+        if isinstance(self.content, list):
+            parts = [p for p in self.content if p.get("type") == "text"]
+            return "\n".join(str(p.get("text", "")) for p in parts)
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    """The OpenAI request; sampling options are accepted and ignored (answers are grounded
+    by the chain, not tuned per call). ``filters`` is an extension."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(description="a collection name, as listed by GET /v1/models")
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    filters: Filters | None = None
+
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], tags=["openai"])
+
+
+def _collection(ctx: Context, model: str) -> str:
+    known = set(ctx.assistant.collections()) | {ctx.settings.collection}
+    if model not in known:
+        raise ApiError(
+            404,
+            f"the model {model!r} does not exist; the models are the collections: "
+            + ", ".join(sorted(known)),
+            "model_not_found",
+        )
+    return model
+
+
+def _conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
+    """(question, history): the last message must be the user's; system turns are dropped."""
+    if messages[-1].role != "user":
+        raise ApiError(422, "the last message must have role 'user'")
+    earlier = [m for m in messages[:-1] if m.role in ("user", "assistant")]
+    history = [Turn(role=m.role, content=m.text()) for m in earlier]
+    return messages[-1].text(), history
+
+
+def _extras(answer: Answer) -> dict[str, Any]:
+    return {
+        "citations": [c.model_dump(mode="json") for c in answer.citations],
+        "abstained": answer.abstained,
+    }
+
+
+@router.get("/models")
+def list_models(ctx: Ctx) -> dict[str, Any]:
+    """The collections, as OpenAI models."""
+    names = sorted(set(ctx.assistant.collections()) | {ctx.settings.collection})
+    return {"object": "list", "data": [_model(n) for n in names]}
+
+
+@router.get("/models/{model}")
+def get_model(model: str, ctx: Ctx) -> dict[str, Any]:
+    return _model(_collection(ctx, model))
+
+
+def _model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "citeqa"}
+
+
+@router.post("/chat/completions", response_model=None)
+def chat_completions(body: ChatRequest, ctx: Ctx) -> dict[str, Any] | StreamingResponse:
+    """Chat with a collection. Non-streaming returns a ``chat.completion``; ``stream: true``
+    returns ``chat.completion.chunk`` events ending with ``data: [DONE]``."""
+    collection = _collection(ctx, body.model)
+    question, history = _conversation(body.messages)
+    question = check_question(question, ctx.settings)
+    head = {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "created": int(time.time()),
+        "model": body.model,
+    }
+
+    def answer() -> Answer:
+        final = None
+        for event in ctx.assistant.stream(question, history, body.filters, None, collection):
+            if isinstance(event, AnswerEvent):
+                final = event.answer
+        if final is None:
+            raise RuntimeError("the chain ended without an answer")
+        ctx.metrics.observe_answer(final, "openai")
+        return final
+
+    if not body.stream:
+        result = answer()
+        return {
+            **head,
+            "object": "chat.completion",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": result.text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": 0,
+                "completion_tokens": result.tokens,
+                "total_tokens": result.tokens,
+            },
+            **_extras(result),
+        }
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        body_ = {
+            **head,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
+        return f"data: {json.dumps(body_)}\n\n"
+
+    def events() -> Iterator[str]:
+        yield chunk({"role": "assistant", "content": ""})
+        try:
+            result = answer()
+            yield chunk({"content": result.text})
+            yield chunk({}, "stop", **_extras(result))
+        except Exception as exc:
+            log.exception("chat completion failed")
+            error = {"message": f"answering failed: {exc}", "type": "server_error"}
+            yield f"data: {json.dumps({'error': error})}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
