@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi_offline import FastAPIOffline
 
 from qa import api, openai_api
 from qa.api import ApiError, Context
@@ -124,7 +125,9 @@ def create_app(settings: Settings, assistant: Assistant | None = None, ui: bool 
         readiness.start()
         yield
 
-    app = FastAPI(
+    # FastAPIOffline serves the Swagger UI (/docs) and ReDoc assets from the package, not a
+    # CDN, so the API docs work offline like everything else.
+    app = FastAPIOffline(
         title="citeqa",
         version="0.1.0",
         description="Answers from your documents, citing the exact sentences they rest on.",

@@ -372,7 +372,11 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
     routes = ["/v1/ask", "/v1/ask/stream", "/v1/chat/completions", "/v1/documents",
               "/v1/documents/{doc_id}", "/v1/collections", "/v1/models", "/healthz"]  # fmt: skip
     assert set(routes) <= set(paths)
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "https://" not in docs.text and "http://" not in docs.text, "docs load nothing remote"
+    bundle = docs.text.split('src="')[1].split('"')[0]
+    assert client.get(bundle).status_code == 200
 
 
 def test_ui_users_parse() -> None:
