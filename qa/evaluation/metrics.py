@@ -64,7 +64,11 @@ class ResultRow(BaseModel):
          "citations": [{"marker", "doc_id", "source", "quote", "verified", "support"}],
          "retrieved": [{"doc_id", "source"}],       # ranked chunks' documents, best first
          "timings": {stage: seconds, ..., "total": seconds},
-         "llm_calls": int, "tokens": int}
+         "llm_calls": int, "tokens": int,
+         "support": float | null}                   # citeqa only: top evidence score
+
+    ``support`` is the score of citeqa's best evidence sentence, the signal it abstains on
+    (below ``settings.min_support``); null when no sentence was found.
     """
 
     id: str
@@ -82,6 +86,7 @@ class ResultRow(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     llm_calls: int = 0
     tokens: int = 0
+    support: float | None = None
 
 
 # --- retrieval (document level) ---

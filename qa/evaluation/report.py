@@ -1,4 +1,4 @@
-"""Evaluation output: the results.jsonl log, summary.json, report.md, report.html, run comparison.
+"""Evaluation output: the results.jsonl log, summary.json, report.md and report.html.
 
 ``report.html`` is self-contained (inline CSS, figures as base64 PNG, no external URL) so it
 can be mailed or archived as one file and opened offline.
@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from qa.evaluation.metrics import METRIC_GROUPS, score_row
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from qa.evaluation.plots import Summary, fmt, report_figures, support_histogram
+from qa.evaluation.support import support_scores
 
 SUMMARY = "summary.json"
-COLORS = ("#2563eb", "#d97706", "#059669", "#7c3aed")
-
-Summary = Mapping[str, Any]
 
 
 # --- results.jsonl ---
@@ -97,15 +92,22 @@ def write_report(
     rows: Sequence[Mapping[str, Any]],
     summaries: Mapping[str, Summary],
     meta: Mapping[str, Any],
+    signal: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write summary.json, report.md and report.html for a run of one or more systems."""
+    """Write summary.json, report.md and report.html for a run of one or more systems.
+
+    ``signal`` is the abstention-signal analysis (:func:`qa.evaluation.support.analyze`),
+    reported in its own section when given.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     payload = {"meta": dict(meta), "systems": dict(summaries)}
+    if signal is not None:
+        payload["abstention_signal"] = dict(signal)
     text = json.dumps(payload, indent=2, ensure_ascii=False, default=str)
     (out / SUMMARY).write_text(text + "\n", encoding="utf-8")
-    (out / "report.md").write_text(_markdown(summaries, meta), encoding="utf-8")
-    (out / "report.html").write_text(_html(rows, summaries, meta), encoding="utf-8")
+    (out / "report.md").write_text(_markdown(summaries, meta, signal), encoding="utf-8")
+    (out / "report.html").write_text(_html(rows, summaries, meta, signal), encoding="utf-8")
 
 
 def metric_rows(summary: Summary) -> list[tuple[str, str, float | None, int | None]]:
@@ -126,48 +128,98 @@ def metric_rows(summary: Summary) -> list[tuple[str, str, float | None, int | No
     return table
 
 
-def _merged(summaries: Mapping[str, Summary]) -> list[tuple[str, str, list[str]]]:
+def merged_cells(summaries: Mapping[str, Summary]) -> list[tuple[str, str, list[str]]]:
     """(group, metric, one formatted cell per system) over the union of the systems' metrics."""
     cells: dict[tuple[str, str], dict[str, str]] = {}
     for system, summary in summaries.items():
         for group, name, value, n in metric_rows(summary):
-            shown = _fmt(value) + (f" (n={n})" if n is not None else "")
+            shown = fmt(value) + (f" (n={n})" if n is not None else "")
             cells.setdefault((group, name), {})[system] = shown
     return [(g, m, [by.get(s, "") for s in summaries]) for (g, m), by in cells.items()]
 
 
-def _fmt(value: float | None) -> str:
-    """A metric value for a table cell."""
-    if value is None:
-        return "n/a"
-    return str(value) if isinstance(value, int) else f"{value:.3f}"
-
-
-def _markdown(summaries: Mapping[str, Summary], meta: Mapping[str, Any]) -> str:
-    """report.md: the run's meta and a side-by-side metric table."""
+def _markdown(
+    summaries: Mapping[str, Summary], meta: Mapping[str, Any], signal: Mapping[str, Any] | None
+) -> str:
+    """report.md: the run's meta, a side-by-side metric table and the abstention signal."""
     systems = list(summaries)
     lines = [f"# citeqa evaluation: {meta.get('dataset', '')}", "", "| | |", "|---|---|"]
-    lines += [f"| {k} | {_md_cell(v)} |" for k, v in _meta_items(meta)]
+    lines += [f"| {k} | {md_cell(v)} |" for k, v in _meta_items(meta)]
     lines += ["", "## Metrics", "", "| metric | " + " | ".join(systems) + " |"]
     lines.append("|---|" + "---:|" * len(systems))
     group = None
-    for g, name, cells in _merged(summaries):
+    for g, name, cells in merged_cells(summaries):
         if g != group:
             group = g
             lines.append(f"| **{g}** |" + " |" * len(systems))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if signal is not None:
+        lines += ["", "## Abstention signal", "", _signal_note(signal)]
+        for header, body in _signal_tables(signal):
+            lines += [
+                "",
+                "| " + " | ".join(header) + " |",
+                "|---" + "|---:" * (len(header) - 1) + "|",
+            ]
+            lines += ["| " + " | ".join(row) + " |" for row in body]
     return "\n".join(lines) + "\n"
 
 
-def _md_cell(value: Any) -> str:
+def _signal_note(signal: Mapping[str, Any]) -> str:
+    """A few sentences on what the abstention-signal tables show."""
+    return (
+        f"citeqa's top evidence score (`support`) on {signal['n_answerable']} answerable and "
+        f"{signal['n_unanswerable']} unanswerable questions. citeqa abstains when it is below "
+        "the threshold (with a model, also when the model declines on weak evidence), so the "
+        "rates below are exactly the extractive mode's. "
+        f"AUC {fmt(signal['auc'])} (0.5: no separation, 1: a threshold separates perfectly)."
+    )
+
+
+def _signal_tables(signal: Mapping[str, Any]) -> list[tuple[list[str], list[list[str]]]]:
+    """(header, rows) of the support deciles per class and of the candidate thresholds."""
+    deciles = signal["deciles"]
+    decile_rows = [
+        [f"p{p}", fmt(a), fmt(u)]
+        for p, a, u in zip(
+            deciles["percentile"], deciles["answerable"], deciles["unanswerable"], strict=True
+        )
+    ]
+    labels = {
+        "current": "current (settings.min_support)",
+        "goal_threshold": "most abstained with <= 10% wrongly abstained",
+        "balanced_threshold": "best abstained minus wrongly abstained",
+    }
+    threshold_rows = [
+        [
+            label,
+            f"{signal[key]['threshold']:.3f}",
+            fmt(signal[key]["abstention_unanswerable"]),
+            fmt(signal[key]["wrong_abstention_answerable"]),
+        ]
+        for key, label in labels.items()
+    ]
+    return [
+        (["support percentile", "answerable", "unanswerable"], decile_rows),
+        (["threshold", "value", "abstained (unanswerable)", "wrongly abstained (answerable)"],
+         threshold_rows),
+    ]  # fmt: skip
+
+
+def md_cell(value: Any) -> str:
     """A value made safe for a markdown table cell."""
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _meta_items(meta: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """Meta entries with dataset, mode, date and command first."""
+def _meta_items(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Meta entries as text, with dataset, mode, date and command first; a mapping (the
+    settings) reads ``key=value, ...``."""
     first = [k for k in ("dataset", "mode", "date", "command") if k in meta]
-    return [(k, meta[k]) for k in first + [k for k in meta if k not in first]]
+    items = [(k, meta[k]) for k in first + [k for k in meta if k not in first]]
+    return [
+        (k, ", ".join(f"{n}={x}" for n, x in v.items()) if isinstance(v, Mapping) else str(v))
+        for k, v in items
+    ]
 
 
 _CSS = """
@@ -181,7 +233,10 @@ figure{display:inline-block;margin:.5rem}.quotes{font-size:.9em;color:#57606a;ma
 
 
 def _html(
-    rows: Sequence[Mapping[str, Any]], summaries: Mapping[str, Summary], meta: Mapping[str, Any]
+    rows: Sequence[Mapping[str, Any]],
+    summaries: Mapping[str, Summary],
+    meta: Mapping[str, Any],
+    signal: Mapping[str, Any] | None,
 ) -> str:
     """report.html: meta, metric table, charts and the per-question table, all inline."""
     e = html.escape
@@ -190,19 +245,44 @@ def _html(
         f"<title>citeqa evaluation: {e(str(meta.get('dataset', '')))}</title>",
         f"<style>{_CSS}</style></head><body><h1>citeqa evaluation</h1><table>",
     ]
-    parts += [f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in _meta_items(meta)]
+    parts += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _meta_items(meta)]
     parts.append("</table><h2>Metrics</h2>")
     parts += _html_metrics(summaries)
     parts.append("<h2>Charts</h2>")
-    for title, png in _figures(rows, summaries):
-        parts.append(
-            f'<figure><img alt="{e(title)}" src="data:image/png;base64,{_b64(png)}">'
-            f"<figcaption>{e(title)}</figcaption></figure>"
-        )
+    parts += [_img(title, chart) for title, chart in report_figures(rows, summaries)]
+    if signal is not None:
+        parts += _html_signal(rows, signal)
     parts.append("<h2>Questions</h2>")
     parts += _html_questions(rows, list(summaries))
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _html_signal(rows: Sequence[Mapping[str, Any]], signal: Mapping[str, Any]) -> list[str]:
+    """The abstention-signal section: a note, its tables and the support histogram."""
+    e = html.escape
+    parts = ["<h2>Abstention signal</h2>", f"<p>{e(_signal_note(signal))}</p>"]
+    for header, body in _signal_tables(signal):
+        parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
+        parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in body]
+        parts.append("</table>")
+    answerable, unanswerable = support_scores(rows)
+    lines = {
+        "current": float(signal["current"]["threshold"]),
+        "goal": float(signal["goal_threshold"]["threshold"]),
+    }
+    chart = support_histogram(answerable, unanswerable, lines)
+    title = "support score per class"
+    return [*parts, _img(title, chart)]
+
+
+def _img(title: str, data: bytes) -> str:
+    """An inline PNG figure with its caption."""
+    e = html.escape
+    return (
+        f'<figure><img alt="{e(title)}" src="data:image/png;base64,{_b64(data)}">'
+        f"<figcaption>{e(title)}</figcaption></figure>"
+    )
 
 
 def _html_metrics(summaries: Mapping[str, Summary]) -> list[str]:
@@ -211,7 +291,7 @@ def _html_metrics(summaries: Mapping[str, Summary]) -> list[str]:
     header = "".join(f"<th>{e(s)}</th>" for s in summaries)
     parts = [f"<table><tr><th>metric</th>{header}</tr>"]
     group = None
-    for g, name, cells in _merged(summaries):
+    for g, name, cells in merged_cells(summaries):
         if g != group:
             group = g
             parts.append(f'<tr class="group"><td colspan="{len(summaries) + 1}">{e(g)}</td></tr>')
@@ -270,133 +350,3 @@ def _verdict(scores: Mapping[str, Any]) -> str:
     numbers = {"token_f1": "F1", "citation_precision": "citation precision"}
     parts += [f"{label} {scores[k]:.2f}" for k, label in numbers.items() if scores[k] is not None]
     return "; ".join(parts)
-
-
-# --- figures ---
-
-
-def _figures(
-    rows: Sequence[Mapping[str, Any]], summaries: Mapping[str, Summary]
-) -> list[tuple[str, bytes]]:
-    """(title, PNG) of one bar chart per metric group and the latency distribution."""
-    from matplotlib.figure import Figure
-
-    figures = []
-    for group, names in METRIC_GROUPS.items():
-        fig = Figure(figsize=(5.5, 3.2))
-        _grouped_bars(
-            fig, list(names), {s: [v.get(n) for n in names] for s, v in summaries.items()}
-        )
-        figures.append((group, _png(fig)))
-    fig = Figure(figsize=(7, 3.5))
-    _latency_boxes(fig, rows, list(summaries))
-    figures.append(("latency per stage (s)", _png(fig)))
-    return figures
-
-
-def _grouped_bars(fig: Figure, labels: list[str], values: Mapping[str, list[float | None]]) -> None:
-    """Bars per label, one colour per system; a missing value is an empty slot marked n/a."""
-    ax = fig.add_subplot()
-    width = 0.8 / max(len(values), 1)
-    for i, (system, series) in enumerate(values.items()):
-        xs = [x + (i - (len(values) - 1) / 2) * width for x in range(len(labels))]
-        heights = [v if v is not None else 0.0 for v in series]
-        bars = ax.bar(xs, heights, width, label=system, color=COLORS[i % len(COLORS)])
-        ax.bar_label(bars, [_fmt(v) if v is not None else "n/a" for v in series], fontsize=7)
-    ax.set_xticks(range(len(labels)), labels, fontsize=8)
-    ax.set_ylim(0, 1.15)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-
-
-def _latency_boxes(fig: Figure, rows: Sequence[Mapping[str, Any]], systems: list[str]) -> None:
-    """Box plots of seconds per stage, one box per system side by side."""
-    ax = fig.add_subplot()
-    stages = list(dict.fromkeys(s for row in rows for s in row.get("timings", {})))
-    step = len(systems) + 1
-    for i, system in enumerate(systems):
-        for j, stage in enumerate(stages):
-            mine = (r.get("timings", {}) for r in rows if r["system"] == system)
-            times = [timings[stage] for timings in mine if stage in timings]
-            if times:
-                box = ax.boxplot([times], positions=[j * step + i], widths=0.7, patch_artist=True)
-                box["boxes"][0].set_facecolor(COLORS[i % len(COLORS)])
-        ax.plot([], [], color=COLORS[i % len(COLORS)], label=system, linewidth=6)
-    ax.set_xticks(
-        [j * step + (len(systems) - 1) / 2 for j in range(len(stages))], stages, fontsize=8
-    )
-    ax.set_ylabel("seconds")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-
-
-def _png(fig: Figure) -> bytes:
-    """Render a figure to PNG with the Agg backend, without version metadata."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    buffer = io.BytesIO()
-    FigureCanvasAgg(fig).print_png(buffer, metadata={"Software": None})
-    return buffer.getvalue()
-
-
-# --- comparison ---
-
-
-def compare(run_a: Path | str, run_b: Path | str, out_dir: Path | str | None = None) -> str:
-    """Metric differences between two runs (b minus a) per system both ran, as a text table.
-
-    With out_dir, also writes compare.md and compare.png (the deltas of the rate metrics).
-    """
-    a, b = (json.loads((Path(p) / SUMMARY).read_text(encoding="utf-8")) for p in (run_a, run_b))
-    table: list[tuple[str, str, float | None, float | None, float | None]] = []
-    for system in [s for s in a["systems"] if s in b["systems"]]:
-        b_values = {name: value for _, name, value, _ in metric_rows(b["systems"][system])}
-        for _, name, va, _ in metric_rows(a["systems"][system]):
-            vb = b_values.get(name)
-            delta = vb - va if va is not None and vb is not None else None
-            table.append((system, name, va, vb, delta))
-    header = ("system", "metric", Path(run_a).name or "a", Path(run_b).name or "b", "delta")
-    cells = [header] + [(s, m, _fmt(va), _fmt(vb), _delta(d)) for s, m, va, vb, d in table]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    text = "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells
-    )
-    if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        md = ["| " + " | ".join(header) + " |", "|---|---|---:|---:|---:|"]
-        md += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in cells[1:]]
-        (out / "compare.md").write_text("\n".join(md) + "\n", encoding="utf-8")
-        rates = {n for names in METRIC_GROUPS.values() for n in names}
-        deltas: dict[str, dict[str, float | None]] = {}
-        for system, name, _, _, d in table:
-            if name in rates:
-                deltas.setdefault(system, {})[name] = d
-        (out / "compare.png").write_bytes(_delta_chart(deltas))
-    return text + "\n"
-
-
-def _delta(value: float | None) -> str:
-    """A signed difference for a table cell."""
-    return "n/a" if value is None else f"{value:+.3f}"
-
-
-def _delta_chart(deltas: Mapping[str, Mapping[str, float | None]]) -> bytes:
-    """Horizontal bars of the rate metrics' deltas per system, as PNG."""
-    from matplotlib.figure import Figure
-
-    names = [n for names in METRIC_GROUPS.values() for n in names]
-    fig = Figure(figsize=(6, 0.18 * len(names) * max(len(deltas), 1) + 1))
-    ax = fig.add_subplot()
-    height = 0.8 / max(len(deltas), 1)
-    for i, (system, by_name) in enumerate(deltas.items()):
-        ys = [y + i * height for y in range(len(names))]
-        values = [by_name.get(n) or 0.0 for n in names]
-        ax.barh(ys, values, height, label=system, color=COLORS[i % len(COLORS)])
-    ax.set_yticks([y + (len(deltas) - 1) * height / 2 for y in range(len(names))], names)
-    ax.axvline(0, color="#57606a", linewidth=0.8)
-    ax.invert_yaxis()
-    ax.set_xlabel("b - a")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _png(fig)

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from qa.evaluation.compare import compare
 from qa.evaluation.metrics import summarize, summarize_systems
-from qa.evaluation.report import append_row, compare, read_rows, write_report
+from qa.evaluation.report import append_row, read_rows, write_report
 
 META = {"dataset": "synthetic", "mode": "extractive", "date": "2025-01-01", "command": "citeqa"}
 

@@ -1,0 +1,115 @@
+"""``citeqa eval``: prepare datasets, run evaluations, compare runs.
+
+Heavy modules (torch, chromadb, matplotlib) are imported inside the commands, so
+``citeqa --help`` and the other commands do not pay for them.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+eval_app = typer.Typer(help="Evaluate citeqa on a question set.", no_args_is_help=True)
+console = Console()
+
+
+class Source(StrEnum):
+    """The shared data sets a dataset can be prepared from."""
+
+    clapnq = "clapnq"
+    sample = "sample"
+
+
+class Baseline(StrEnum):
+    """Systems that can run beside citeqa."""
+
+    langchain = "langchain"
+
+
+class Mode(StrEnum):
+    """Answer modes, as in settings."""
+
+    extractive = "extractive"
+    local = "local"
+    openai = "openai"
+
+
+@eval_app.command()
+def prepare(
+    kind: Annotated[Source, typer.Argument(help="which shared data set SRC holds")],
+    src: Annotated[Path, typer.Argument(help="its folder, e.g. ../shared/data/clapnq")],
+    out: Annotated[Path, typer.Argument(help="dataset folder to write")],
+) -> None:
+    """Convert shared data into a dataset (questions.jsonl and a corpus)."""
+    from qa.evaluation.datasets import prepare_clapnq, prepare_sample
+
+    convert = prepare_clapnq if kind is Source.clapnq else prepare_sample
+    dataset = convert(src, out)
+    answerable = sum(item.answerable for item in dataset.items)
+    typer.echo(
+        f"{out}: {len(dataset.items)} questions ({answerable} answerable), "
+        f"corpus {dataset.corpus_path.name}"
+    )
+
+
+@eval_app.command()
+def run(
+    dataset: Annotated[Path, typer.Argument(help="dataset folder (see 'citeqa eval prepare')")],
+    mode: Annotated[Mode | None, typer.Option(help="answer mode (default: settings)")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="first N questions, half answerable")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="run folder (default: runs/<dataset>-<mode>)")
+    ] = None,
+    baseline: Annotated[
+        Baseline | None, typer.Option(help="also run this baseline through the same harness")
+    ] = None,
+) -> None:
+    """Ask every question, score it, and write results.jsonl, summary.json and reports.
+
+    Rerunning into the same folder resumes: questions already answered are not asked again.
+    """
+    from rich.table import Table
+
+    from qa.config import get_settings
+    from qa.evaluation.report import merged_cells
+    from qa.evaluation.runner import run as run_eval
+
+    settings = get_settings()
+    chosen = mode.value if mode else settings.mode
+    folder = out or Path("runs") / f"{dataset.resolve().name}-{chosen}"
+    command = " ".join(["citeqa", *sys.argv[1:]])
+    try:
+        result = run_eval(
+            dataset, chosen, folder, limit, baseline is not None, settings, command=command
+        )
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    table = Table("metric", *result.summaries)
+    for _, name, cells in merged_cells(result.summaries):
+        table.add_row(name, *cells)
+    console.print(table)
+    typer.echo(f"asked {result.asked}, resumed {result.resumed}; report: {folder / 'report.html'}")
+
+
+@eval_app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="run folder (the 'before')")],
+    run_b: Annotated[Path, typer.Argument(help="run folder (the 'after')")],
+    out: Annotated[
+        Path | None, typer.Option(help="where compare.md/.png go (default: RUN_B)")
+    ] = None,
+) -> None:
+    """Print the metric differences of two runs (b - a); write compare.md and compare.png."""
+    from qa.evaluation.compare import compare as compare_runs
+
+    target = out or run_b
+    typer.echo(compare_runs(run_a, run_b, target))
+    typer.echo(f"written: {target / 'compare.md'}, {target / 'compare.png'}")
