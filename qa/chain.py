@@ -119,7 +119,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         self, question: str, history: list[Turn] | None = None, filters: Filters | None = None
     ) -> Answer:
         final = None
-        for event in self.run_events(question, history or [], filters):
+        for event in self.run_events(question, history or [], filters, stream_tokens=False):
             if isinstance(event, AnswerEvent):
                 final = event.answer
         assert final is not None
@@ -143,8 +143,14 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         return f"{question} {previous}", previous, 0
 
     def run_events(
-        self, question: str, history: list[Turn], filters: Filters | None
+        self,
+        question: str,
+        history: list[Turn],
+        filters: Filters | None,
+        stream_tokens: bool = True,
     ) -> Iterator[StreamEvent]:
+        """Sources, tokens, then the verified answer. With ``stream_tokens`` False the model
+        is called without streaming (one request, one token event)."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
 
@@ -215,7 +221,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             if self.llm is not None:
                 calls += 1
                 generated, tokens = "", 0
-                for token, count in self._generate(question, evidence):
+                for token, count in self._generate(question, evidence, stream_tokens):
                     if not generated:
                         timings["first_token"] = round(time.perf_counter() - started, 4)
                     generated += token
@@ -269,15 +275,18 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         ]
         return [Claim(ev.text, [ev], ev.score, []) for ev in chosen]
 
-    def _generate(self, question: str, evidence: list[Evidence]) -> Iterator[tuple[str, int]]:
-        """Stream (token text, completion tokens so far) from the model."""
+    def _generate(
+        self, question: str, evidence: list[Evidence], stream_tokens: bool
+    ) -> Iterator[tuple[str, int]]:
+        """(token text, completion tokens so far) from the model, streamed or in one piece."""
         assert self.llm is not None
         floor = PROMPT_RELATIVE_SCORE * evidence[0].score
         shown = [ev for ev in evidence if ev.score >= floor]
         messages = load_prompt("answer").invoke({"evidence": render(shown), "question": question})
         self.llm_calls += 1
         count = 0
-        for chunk in self.llm.stream(messages):
+        chunks = self.llm.stream(messages) if stream_tokens else iter([self.llm.invoke(messages)])
+        for chunk in chunks:
             usage = getattr(chunk, "usage_metadata", None)
             count = (
                 int(usage["output_tokens"]) if usage and usage.get("output_tokens") else count + 1
