@@ -18,8 +18,14 @@ from pydantic import BaseModel, Field
 RETRIEVAL_KS = (1, 4, 10)
 
 #: Scalar metrics of a summary, grouped as the report charts them.
+RETRIEVAL = ("hit@1", "hit@4", "hit@10", "mrr@10", "ndcg@10")
+#: Suffix of the retrieval metrics restricted to answerable questions.
+ANSWERABLE = " (answerable)"
 METRIC_GROUPS: dict[str, tuple[str, ...]] = {
-    "retrieval": ("hit@1", "hit@4", "hit@10", "mrr@10", "ndcg@10"),
+    "retrieval": RETRIEVAL,
+    # An unanswerable question's gold is an on-topic passage *without* the answer, which
+    # other passages may rightly outrank; answerable questions alone show finding the answer.
+    "retrieval (answerable)": tuple(name + ANSWERABLE for name in RETRIEVAL),
     "answers": ("contains_expected", "token_f1", "rouge_l"),
     "citations": ("citation_verified", "citation_precision", "exact_sentence"),
     "abstention": ("abstention_unanswerable", "wrong_abstention_answerable"),
@@ -277,6 +283,7 @@ def score_row(row: Mapping[str, Any]) -> dict[str, Any]:
     scores: dict[str, Any] = {f"hit@{k}": hit_at_k(ranked, r.gold_doc, k) for k in RETRIEVAL_KS}
     scores["mrr@10"] = mrr_at_k(ranked, r.gold_doc, 10)
     scores["ndcg@10"] = ndcg_at_k(ranked, r.gold_doc, 10)
+    scores.update({name + ANSWERABLE: scores[name] if r.answerable else None for name in RETRIEVAL})
     scores["contains_expected"] = contains_expected(r.answer, r.expected) if r.answerable else None
     scores["token_f1"] = token_f1(r.answer, r.reference) if r.reference is not None else None
     scores["rouge_l"] = rouge_l(r.answer, r.reference) if r.reference is not None else None

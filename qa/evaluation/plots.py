@@ -10,7 +10,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qa.evaluation.metrics import METRIC_GROUPS
+from qa.evaluation.metrics import ANSWERABLE, METRIC_GROUPS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -36,9 +36,8 @@ def report_figures(
     figures = []
     for group, names in METRIC_GROUPS.items():
         fig = Figure(figsize=(5.5, 3.2))
-        _grouped_bars(
-            fig, list(names), {s: [v.get(n) for n in names] for s, v in summaries.items()}
-        )
+        labels = [n.removesuffix(ANSWERABLE) for n in names]  # the caption names the group
+        _grouped_bars(fig, labels, {s: [v.get(n) for n in names] for s, v in summaries.items()})
         figures.append((group, png(fig)))
     fig = Figure(figsize=(7, 3.5))
     _latency_boxes(fig, rows, list(summaries))

@@ -202,6 +202,7 @@ def test_percentile() -> None:
 def test_score_row_of_a_good_answer() -> None:
     scores = score_row(row())
     assert scores["hit@1"] == scores["mrr@10"] == scores["ndcg@10"] == 1.0
+    assert scores["hit@1 (answerable)"] == scores["mrr@10 (answerable)"] == 1.0
     assert scores["contains_expected"] is True
     assert scores["exact_sentence"] is True
     assert scores["citation_precision"] == scores["citation_verified"] == 1.0
@@ -218,6 +219,7 @@ def test_score_row_of_an_unanswerable_question() -> None:
     assert scores["token_f1"] is None
     assert scores["citation_precision"] is None  # judged by abstention, not by citations
     assert scores["hit@1"] == 1.0  # the on-topic passage is still gold for retrieval
+    assert scores["hit@1 (answerable)"] is None
 
 
 def test_summarize_empty_run() -> None:
@@ -241,6 +243,8 @@ def test_summarize_all_wrong_run() -> None:
     summary = summarize([wrong, unanswered])
     assert summary["hit@10"] == 0.5  # the unanswerable row's passage was retrieved
     assert summary["n"]["hit@10"] == 2
+    assert summary["hit@10 (answerable)"] == 0.0
+    assert summary["n"]["hit@10 (answerable)"] == 1
     assert summary["contains_expected"] == 0.0
     assert summary["exact_sentence"] == 0.0
     assert summary["citation_precision"] is None  # no answerable row cited anything

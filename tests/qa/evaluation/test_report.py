@@ -120,7 +120,7 @@ def test_write_report(tmp_path: Path) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Juan led the talks &amp; &lt;more&gt;." in page
     assert "&lt;b&gt;bold&lt;/b&gt;" in page
-    assert page.count('src="data:image/png;base64,') == 5  # 4 metric groups + latency
+    assert page.count('src="data:image/png;base64,') == 6  # 5 metric groups + latency
 
 
 def test_write_report_of_an_empty_run(tmp_path: Path) -> None:

@@ -120,7 +120,7 @@ def test_html_report_opens_in_chromium_without_errors(sample_run: RunResult) -> 
             page.wait_for_load_state("load")
             assert page.title() == "citeqa evaluation: sample"
             images = page.locator("img")
-            assert images.count() == 6  # 4 metric groups, latency, support histogram
+            assert images.count() == 7  # 5 metric groups, latency, support histogram
             widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
             assert all(w > 0 for w in widths), "every chart decodes"
             assert page.get_by_text("Who won the 2022 FIFA World Cup?").count() == 1
