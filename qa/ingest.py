@@ -2,68 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from qa.chunking import chunk_document
 from qa.documents import DocumentError, discover, load_path
-from qa.types import Chunk, Document, IngestReport, IngestResult
+from qa.schema import to_write
+from qa.types import IngestReport, IngestResult
 from vectorstore.store import ChunkStore, DocumentWrite
 
 ProgressFn = Callable[[IngestResult, int, int], None]
 # Chunks buffered before an embedding + write round; large enough to batch well.
 FLUSH_CHUNKS = 256
-
-
-def date_ord(date: str | None) -> int | None:
-    """YYYYMMDD as an int: Chroma range filters work on numbers, not strings."""
-    return int(date.replace("-", "")) if date else None
-
-
-def doc_meta(doc: Document, n_chunks: int) -> dict[str, Any]:
-    return {
-        "doc_id": doc.doc_id,
-        "title": doc.title,
-        "date": doc.date,
-        "date_ord": date_ord(doc.date),
-        "source": doc.source,
-        "url": doc.url,
-        "n_chunks": n_chunks,
-        "chars": len(doc.text) - doc.body_start,
-        "ingested_at": time.time(),
-    }
-
-
-def chunk_meta(doc: Document, chunk: Chunk) -> dict[str, Any]:
-    """Chroma metadata of a chunk. Kept out of the embedded text on purpose."""
-    return {
-        "doc_id": doc.doc_id,
-        "doc_hash": doc.content_hash,
-        "position": chunk.position,
-        "start": chunk.start,
-        "end": chunk.end,
-        "sentences": json.dumps(chunk.sentences),
-        "title": doc.title,
-        "date": doc.date,
-        "date_ord": date_ord(doc.date),
-        "source": doc.source,
-        "url": doc.url,
-        "page": chunk.metadata.get("page"),
-    }
-
-
-def to_write(doc: Document, chunks: list[Chunk]) -> DocumentWrite:
-    return DocumentWrite(
-        doc_id=doc.doc_id,
-        doc_hash=doc.content_hash,
-        meta=doc_meta(doc, len(chunks)),
-        ids=[c.id for c in chunks],
-        texts=[c.text for c in chunks],
-        metas=[chunk_meta(doc, c) for c in chunks],
-    )
 
 
 class Ingestor:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -10,23 +9,9 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from qa.ingest import date_ord
-from qa.types import Chunk, Filters, SearchHit
-from vectorstore.store import ChunkStore, StoredChunk
-
-
-def to_chunk(stored: StoredChunk) -> Chunk:
-    meta = stored.meta
-    return Chunk(
-        id=stored.id,
-        doc_id=str(meta.get("doc_id", "")),
-        text=stored.text,
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", 0)),
-        position=int(meta.get("position", 0)),
-        sentences=[tuple(s) for s in json.loads(str(meta.get("sentences") or "[]"))],
-        metadata={k: v for k, v in meta.items() if k != "sentences"},
-    )
+from qa.schema import date_ord, to_chunk
+from qa.types import Filters, SearchHit
+from vectorstore.store import ChunkStore
 
 
 class HybridSearcher:
