@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import RESULTS, SHARED_DATA, machine_info, print_table
 from qa.chain import AnswerEvent, TokenEvent
 from qa.config import Settings
-from qa.llm import packaged_gguf
+from qa.llm.local import packaged_gguf
 from qa.service import Assistant
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples"

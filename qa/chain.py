@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from qa.citations import Claim, build_citations, completeness, key_terms, verify
 from qa.config import Settings
 from qa.evidence import Evidence, render, select_evidence, sources_of
+from qa.llm.base import LLMBackend
 from qa.prompts import load_prompt
 from qa.retrieval import HybridSearcher
 from qa.types import Answer, Filters, Source, Turn
@@ -77,12 +78,19 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
     the sources, then tokens, then the verified ``Answer``."""
 
     def __init__(
-        self, searcher: HybridSearcher, llm: BaseChatModel | None, settings: Settings
+        self,
+        searcher: HybridSearcher,
+        backend: LLMBackend,
+        settings: Settings,
+        llm: BaseChatModel | None = None,
     ) -> None:
+        """``llm`` overrides the backend's own model (tests pass a fake or a shared one)."""
         self.searcher = searcher
-        self.llm = llm
+        self.backend = backend
+        self.llm = llm if llm is not None else backend.chat_model(settings)
+        self.gate = backend.gate(settings)
         self.settings = settings
-        self.mode = "extractive" if llm is None else settings.mode
+        self.mode = backend.name
         self.llm_calls = 0  # every call to the model, for tests and metrics
 
     # --- Runnable ---------------------------------------------------------------------
@@ -131,7 +139,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         previous = previous_question(history)
         if not previous or not is_follow_up(question):
             return question, "", 0
-        if self.mode == "openai" and self.llm is not None:
+        if self.backend.rewrites_questions and self.llm is not None:
             # A capable model rewrites the question; tiny local models cannot be trusted to.
             lines = "\n".join(f"{t.role}: {t.content}" for t in history[-6:])
             messages = load_prompt("condense").invoke({"history": lines, "question": question})
@@ -216,7 +224,10 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
                 ],
             },
         )
-        if evidence and evidence[0].score >= self.settings.min_support:
+        decision = self.gate.decide(question, evidence)
+        answer.trace["gate"] = {"answer": decision.answer, "reason": decision.reason,
+                                **decision.signals}  # fmt: skip
+        if decision.answer:
             claims: list[Claim] = []
             if self.llm is not None:
                 calls += 1

@@ -32,13 +32,21 @@ CollectionOpt = Annotated[
 ]
 
 
-def settings_for(collection: str | None = None) -> Settings:
-    settings = get_settings()
-    return settings.model_copy(update={"collection": collection}) if collection else settings
+def settings_for(collection: str | None = None, mode: str | None = None) -> Settings:
+    """Settings from the environment with the command's overrides, validated again (a mode
+    the command names must be able to work)."""
+    overrides = {k: v for k, v in (("collection", collection), ("mode", mode)) if v}
+    if not overrides:
+        return get_settings()
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
 
 
-def assistant(collection: str | None = None) -> Assistant:
-    return Assistant(settings_for(collection))
+def assistant(collection: str | None = None, mode: str | None = None) -> Assistant:
+    return Assistant(settings_for(collection, mode))
 
 
 @app.command()
@@ -166,9 +174,7 @@ def print_answer(answer: Answer) -> None:
 
 
 def answering(collection: str | None, mode: str | None) -> Assistant:
-    service = assistant(collection)
-    if mode:
-        service.settings = service.settings.model_copy(update={"mode": mode})
+    service = assistant(collection, mode)
     if not collection:
         service.ensure_examples()
     return service
@@ -225,12 +231,17 @@ def chat(mode: ModeOpt = None, collection: CollectionOpt = None) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address (default: settings)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default: settings)")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="worker processes (default: settings; >1 needs a Chroma server)"),
+    ] = None,
 ) -> None:
     """Serve the chat page, the REST API and the OpenAI-compatible endpoint on one port."""
-    from qa.server import serve as run_server
+    from qa.http.app import serve as run_server
 
     settings = get_settings()
-    run_server(settings, host or settings.host, port or settings.port)
+    run_server(settings, host or settings.host, port or settings.port,
+               workers or settings.workers)  # fmt: skip
 
 
 def main() -> None:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-Mode = Literal["local", "openai", "extractive"]
 
 
 class Settings(BaseSettings):
@@ -47,7 +45,14 @@ class Settings(BaseSettings):
     candidates: int = Field(30, description="candidates per retriever before fusion")
 
     # answering
-    mode: Mode = Field("local", description="LLM backend: local, openai or extractive")
+    mode: str = Field(
+        "local", description="LLM backend: local, openai or extractive (qa.llm.registry)"
+    )
+    modes: str | None = Field(
+        None,
+        description="comma-separated modes a request may choose "
+        "(default: the configured mode and extractive)",
+    )
     evidence_sentences: int = Field(6, description="evidence sentences shown to the LLM")
     min_support: float = Field(
         0.33, description="lowest question-evidence support that still counts as an answer"
@@ -75,14 +80,53 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address the server binds")
     port: int = Field(7860, description="port the server binds")
     api_keys: str | None = Field(
-        None, description="comma-separated keys; when set /v1/* needs 'Authorization: Bearer'"
+        None,
+        description="comma-separated API keys, 'name:key' or 'key'; when keys or page users "
+        "are set, every route but /healthz needs a key or a page login",
     )
     ui_users: str | None = Field(
         None, description="comma-separated user:password pairs; when set the page needs login"
     )
+    metrics_key: str | None = Field(
+        None, description="a key that opens /metrics only (for a scraper); API keys open it too"
+    )
+    session_secret: str | None = Field(
+        None, description="secret that signs page sessions (default: a random key in the data dir)"
+    )
     max_question_chars: int = Field(
         2000, description="longer questions are rejected (HTTP 422) before any work is done"
     )
+    max_history_turns: int = Field(20, description="most conversation turns a request may carry")
+    max_history_chars: int = Field(
+        20000, description="most characters a request's conversation history may hold"
+    )
+    max_request_kb: int = Field(
+        1024, description="largest request body other than uploads (HTTP 413 before reading)"
+    )
+    sources_in_content: bool = Field(
+        True,
+        description="OpenAI-compatible answers list their numbered sources after the text "
+        "(for chat front-ends that know nothing of citeqa)",
+    )
+    workers: int = Field(1, description="server worker processes (more need a Chroma server)")
+
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        from qa.llm.registry import names
+
+        if value not in names():
+            raise ValueError(f"unknown mode {value!r}; known modes: {', '.join(names())}")
+        return value
+
+    @model_validator(mode="after")
+    def _backends_can_work(self) -> Self:
+        """Every enabled backend checks its settings now, not on the first question."""
+        from qa.llm.registry import backend, enabled_modes
+
+        for name in enabled_modes(self):
+            backend(name).check(self)
+        return self
 
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qa.types import Answer, IngestReport
+from qa.types import Answer
 
 # Seconds; spans a cached lexical lookup up to a slow local generation.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -127,9 +127,9 @@ class Metrics:
         if answer.tokens:
             self.llm_tokens.inc(answer.tokens, mode=answer.mode)
 
-    def observe_ingest(self, report: IngestReport) -> None:
-        for result in report.results:
-            self.ingested.inc(status=result.status)
+    def observe_ingest(self, statuses: Iterable[str]) -> None:
+        for status in statuses:
+            self.ingested.inc(status=status)
 
     def render(self, gauges: Iterable[GaugeSample] = ()) -> str:
         lines: list[str] = []

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from qa.config import Settings, offline_env
 from qa.ingest import Ingestor, ProgressFn
 from qa.retrieval import HybridRetriever, HybridSearcher
-from qa.types import Answer, Filters, IngestReport, SearchHit, Turn
+from qa.types import Answer, Filters, IngestReport, IngestResult, SearchHit, Turn, UploadResult
+from qa.uploads import owned_upload, stage
 from vectorstore.client import make_client
 from vectorstore.embeddings import LocalEmbeddings, shared_embeddings
 from vectorstore.store import ChunkStore
@@ -19,6 +21,34 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
     from qa.chain import AnswerChain, StreamEvent
+
+
+class ModeNotEnabled(ValueError):
+    """A mode the operator did not enable; requests choose only among enabled modes."""
+
+    def __init__(self, mode: str, enabled: list[str]) -> None:
+        self.mode, self.enabled = mode, enabled
+        super().__init__(
+            f"mode {mode!r} is not enabled on this server; enabled: {', '.join(enabled)}"
+        )
+
+
+class InvalidRequest(ValueError):
+    """A request the service refuses before doing any work; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field, self.message = field, message
+        super().__init__(f"{field}: {message}")
+
+
+class UnknownCollection(LookupError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no collection {name!r}; GET /v1/collections lists them")
+
+
+# Chroma's own rule for collection names; it also keeps names usable as folder names.
+_COLLECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
 
 
 class Assistant:
@@ -32,6 +62,51 @@ class Assistant:
         self._stores: dict[str, ChunkStore] = {}
         self._chains: dict[tuple[str, str], AnswerChain] = {}
         self._lock = threading.RLock()
+        # One ingest at a time in this process (the store orders writers across processes).
+        self.ingest_lock = threading.Lock()
+
+    # --- checks every interface applies -------------------------------------------------
+
+    def check_question(self, question: str, history: list[Turn] | None = None) -> str:
+        """The question, stripped; the history bounded, since its last user turn joins the
+        search query and every turn reaches the model."""
+        limit = self.settings.max_question_chars
+        text = question.strip()
+        if not text:
+            raise InvalidRequest("question", "the question is empty")
+        if len(text) > limit:
+            raise InvalidRequest(
+                "question", f"the question is {len(text)} characters long; the limit is {limit}"
+            )
+        turns = history or []
+        if len(turns) > self.settings.max_history_turns:
+            raise InvalidRequest(
+                "history",
+                f"{len(turns)} turns; the limit is {self.settings.max_history_turns}",
+            )
+        for n, turn in enumerate(turns):
+            if turn.role == "user" and len(turn.content) > limit:
+                raise InvalidRequest(f"history.{n}.content", f"longer than {limit} characters")
+        total = sum(len(t.content) for t in turns)
+        if total > self.settings.max_history_chars:
+            raise InvalidRequest(
+                "history",
+                f"{total} characters; the limit is {self.settings.max_history_chars}",
+            )
+        return text
+
+    def resolve_collection(self, name: str | None, create: bool = False) -> str:
+        """The collection to use; an unknown one is an error unless it is to be created."""
+        name = name or self.settings.collection
+        if not _COLLECTION.match(name) or name.endswith("-registry"):
+            raise InvalidRequest(
+                "collection",
+                f"invalid name {name!r}: 3-63 letters, digits, '.', '_' or '-', "
+                "starting and ending with a letter or digit",
+            )
+        if not create and name != self.settings.collection and name not in self.collections():
+            raise UnknownCollection(name)
+        return name
 
     # --- storage ----------------------------------------------------------------------
 
@@ -91,8 +166,53 @@ class Assistant:
             reverse=True,
         )
 
+    def add_files(
+        self,
+        files: Sequence[tuple[str, IO[bytes]]],
+        collection: str | None = None,
+        progress: ProgressFn | None = None,
+    ) -> list[UploadResult]:
+        """Save uploaded files under the uploads folder and ingest them as one batch.
+
+        Every file is checked (type, size) before any is kept (``UploadError``); a file that
+        fails to ingest is reported and not kept.
+        """
+        name = collection or self.settings.collection
+        max_bytes = int(self.settings.max_file_mb * 1_000_000)
+        saved = stage(files, self.settings.uploads_dir() / name, max_bytes)
+        with self.ingest_lock:
+            targets = list(dict.fromkeys(path for _, path in saved))  # a name sent twice: once
+            report = self.ingest(targets, name, progress)
+        by_path = {r.path: r for r in report.results}
+        stored = {str(d.get("source")) for d in self.documents(name)}
+        results = []
+        for filename, target in saved:
+            done = by_path.get(str(target)) or IngestResult(path=str(target), status="failed")
+            if done.status == "failed" and str(target) not in stored:
+                target.unlink(missing_ok=True)
+            results.append(
+                UploadResult(
+                    filename=filename,
+                    saved_as=target.name,
+                    status=done.status,
+                    doc_ids=done.doc_ids,
+                    chunks=done.chunks,
+                    reason=done.reason,
+                )
+            )
+        return results
+
     def remove(self, doc_id: str, collection: str | None = None) -> bool:
-        return self.store(collection).remove(doc_id)
+        """Remove a document, and its uploaded file when no other document comes from it."""
+        store = self.store(collection)
+        meta = store.document(doc_id)
+        if meta is None or not store.remove(doc_id):
+            return False
+        upload = owned_upload(str(meta.get("source") or ""), self.settings.uploads_dir())
+        others = {str(d.get("source")) for d in self.documents(collection)}
+        if upload is not None and str(upload) not in others:
+            upload.unlink(missing_ok=True)
+        return True
 
     # --- retrieval and answers --------------------------------------------------------
 
@@ -121,14 +241,19 @@ class Assistant:
         return self.searcher(collection).search(query, k or self.settings.top_k, filters)
 
     def chain(self, mode: str | None = None, collection: str | None = None) -> AnswerChain:
+        """The chain for ``mode``, which must be one the operator enabled (``CITEQA_MODES``)."""
         from qa.chain import AnswerChain
-        from qa.llm import make_llm
+        from qa.llm import backend, enabled_modes
 
         key = (mode or self.settings.mode, collection or self.settings.collection)
+        enabled = enabled_modes(self.settings)
+        if key[0] not in enabled:
+            raise ModeNotEnabled(key[0], enabled)
         with self._lock:
             if key not in self._chains:
-                llm = make_llm(key[0], self.settings)
-                self._chains[key] = AnswerChain(self.searcher(key[1]), llm, self.settings)
+                self._chains[key] = AnswerChain(
+                    self.searcher(key[1]), backend(key[0]), self.settings
+                )
             return self._chains[key]
 
     def ask(

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_validator
+
+from qa.dates import FORMS, DateError, parse_iso_date
+
+
+def valid_text(value: str) -> str:
+    """Text that can be encoded: a lone surrogate (``\\ud800``) reaches no model."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains characters that are not valid text (lone surrogates)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(valid_text)]
 
 
 class Document(BaseModel):
@@ -108,19 +122,42 @@ class Answer(BaseModel):
 
 
 class Filters(BaseModel):
-    """Restricts retrieval; pushed down to Chroma."""
+    """Restricts retrieval; pushed down to Chroma. Dates are strict ISO (YYYY-MM-DD, YYYY-MM
+    or YYYY) and stored as the day they start (``date_from``) or end (``date_to``)."""
 
-    date_from: str | None = Field(None, description="ISO date, inclusive")
-    date_to: str | None = Field(None, description="ISO date, inclusive")
-    doc_ids: list[str] | None = None
-    source: str | None = Field(None, description="substring of the document's source path")
+    date_from: str | None = Field(None, description=f"inclusive; {FORMS}")
+    date_to: str | None = Field(None, description=f"inclusive; {FORMS} (a month: its last day)")
+    doc_ids: list[Text] | None = None
+    source: Text | None = Field(None, description="substring of the document's source path")
+
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _iso(cls, value: str | None, info: Any) -> str | None:
+        if value is None:
+            return None
+        try:
+            days = parse_iso_date(value, info.field_name)
+        except DateError:
+            raise ValueError(f"{value!r} is not a date; use {FORMS}") from None
+        return (days.start if info.field_name == "date_from" else days.end).isoformat()
 
 
 class Turn(BaseModel):
     """One message of a conversation."""
 
-    role: str = Field(description="'user' or 'assistant'")
-    content: str
+    role: Literal["user", "assistant"]
+    content: Text
+
+
+class UploadResult(BaseModel):
+    """What happened to one uploaded file."""
+
+    filename: str = Field(description="the name the client sent")
+    saved_as: str = Field(description="the sanitized name it is stored under")
+    status: str = Field(description="added, updated, unchanged or failed")
+    doc_ids: list[str] = Field(default_factory=list)
+    chunks: int = 0
+    reason: str | None = None
 
 
 class IngestResult(BaseModel):

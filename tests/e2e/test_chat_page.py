@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from qa.config import Settings
-from qa.server import create_app
+from qa.http.app import create_app
 from qa.service import Assistant
 from tests.conftest import SAMPLE
 from tests.qa.serving import running

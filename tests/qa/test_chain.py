@@ -12,7 +12,7 @@ import pytest
 from qa.chain import NOT_FOUND, AnswerEvent, SourcesEvent, TokenEvent
 from qa.chunking import split_sentences
 from qa.config import Settings
-from qa.llm import packaged_gguf
+from qa.llm.local import packaged_gguf
 from qa.service import Assistant
 from qa.types import Answer, Turn
 from tests.conftest import SAMPLE, SHARED, free_port, server_process

@@ -10,6 +10,7 @@ from qa.chain import NOT_FOUND, AnswerChain
 from qa.citations import build_citations, clauses, support, verify
 from qa.config import Settings
 from qa.evidence import Evidence, looks_like_injection
+from qa.llm import backend
 from qa.service import Assistant
 from tests.conftest import SAMPLE
 
@@ -77,7 +78,7 @@ def searcher(tmp_path_factory: pytest.TempPathFactory, embeddings):  # type: ign
 
 def fake_chain(searcher, reply: str) -> AnswerChain:  # type: ignore[no-untyped-def]
     model = GenericFakeChatModel(messages=iter([AIMessage(content=reply)]))
-    return AnswerChain(searcher, model, Settings(mode="local"))
+    return AnswerChain(searcher, backend("local"), Settings(mode="local"), llm=model)
 
 
 def test_wiring_unsupported_model_answer_falls_back_to_extractive(searcher) -> None:  # type: ignore[no-untyped-def]

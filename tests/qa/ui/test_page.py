@@ -13,10 +13,10 @@ from gradio_client.exceptions import AppError
 
 from qa.chain import NOT_FOUND
 from qa.config import Settings
-from qa.server import create_app
+from qa.http.app import create_app
 from qa.service import Assistant
 from qa.types import Answer, Citation, Source
-from qa.ui import (
+from qa.ui.render import (
     citation_card,
     documents_table,
     example_questions,
@@ -117,6 +117,15 @@ def test_example_questions_come_from_the_documents() -> None:
 # --- a running server -------------------------------------------------------------------
 
 
+def signed_in(base_url: str, user: str = "ann", password: str = "pw") -> dict[str, str]:
+    """Headers carrying the session cookie of a page login."""
+    response = httpx.post(
+        f"{base_url}/login", data={"user": user, "password": password, "next": "/"}
+    )
+    assert response.status_code == 303, response.text
+    return {"Cookie": f"citeqa_session={response.cookies['citeqa_session']}"}
+
+
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, embeddings: Any) -> Iterator[str]:
     data = tmp_path_factory.mktemp("ui") / "data"
@@ -126,7 +135,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory, embeddings: Any) -> Itera
 
 
 def test_gradio_client_ask_returns_the_answer_json(base_url: str) -> None:
-    client = Client(base_url, auth=("ann", "pw"), verbose=False)
+    client = Client(base_url, headers=signed_in(base_url), verbose=False)
     result = client.predict("What concessions did the US offer?", api_name="/ask")
     answer = Answer.model_validate(result)
     assert "SWIFT" in answer.text and answer.citations[0].marker == 1
@@ -144,13 +153,13 @@ def test_gradio_client_ask_returns_the_answer_json(base_url: str) -> None:
 
 
 def test_gradio_client_ask_rejects_an_empty_question(base_url: str) -> None:
-    client = Client(base_url, auth=("ann", "pw"), verbose=False)
+    client = Client(base_url, headers=signed_in(base_url), verbose=False)
     with pytest.raises(AppError, match="the question is empty"):
         client.predict("  ", api_name="/ask")
 
 
 def test_gradio_client_sees_only_the_ask_endpoint(base_url: str) -> None:
-    info = Client(base_url, auth=("ann", "pw"), verbose=False).view_api(
+    info = Client(base_url, headers=signed_in(base_url), verbose=False).view_api(
         print_info=False, return_format="dict"
     )
     assert list(info["named_endpoints"]) == ["/ask"]
@@ -158,6 +167,11 @@ def test_gradio_client_sees_only_the_ask_endpoint(base_url: str) -> None:
 
 def test_the_page_needs_a_login_when_users_are_set(base_url: str) -> None:
     assert httpx.get(f"{base_url}/config").status_code == 401
-    with pytest.raises(Exception, match=r"(?i)login|credentials|auth"):
+    with pytest.raises(Exception, match=r"(?i)login|credentials|401"):
         Client(base_url, verbose=False)
+    page = httpx.get(f"{base_url}/", headers={"Accept": "text/html"})
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=%2F"
+    wrong = httpx.post(f"{base_url}/login", data={"user": "ann", "password": "nope"})
+    assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
+    assert httpx.get(f"{base_url}/", headers=signed_in(base_url)).status_code == 200
     assert httpx.get(f"{base_url}/healthz").status_code == 200

@@ -4,6 +4,10 @@ Any OpenAI client or tool (Open WebUI, the ``openai`` CLI) can chat with the doc
 the model name selects the collection, the answer text carries ``[n]`` markers, and the
 citations travel in an extra top-level ``citations`` field.
 
+By default the content also lists the numbered sources (title, date, quote) after the
+answer, so a chat front-end that knows nothing of citeqa shows what the markers point at
+(``CITEQA_SOURCES_IN_CONTENT=false`` turns it off; the ``citations`` field stays).
+
 The text a client receives is always the *verified* answer. Raw model tokens are not
 forwarded, because verification may trim or renumber them and an OpenAI stream cannot take
 text back; a stream therefore carries the answer once it is verified, then the citations.
@@ -18,13 +22,15 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from qa.api import SSE_HEADERS, ApiError, Context, Ctx, check_question, require_key
 from qa.chain import AnswerEvent
-from qa.types import Answer, Filters, Turn
+from qa.http.context import Context, Ctx, request_id
+from qa.http.errors import ApiError
+from qa.http.routes import frame, sse_stream
+from qa.types import Answer, Filters, Turn, valid_text
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +45,8 @@ class ChatMessage(BaseModel):
         """Plain text of the message; content parts other than text are ignored."""
         if isinstance(self.content, list):
             parts = [p for p in self.content if p.get("type") == "text"]
-            return "\n".join(str(p.get("text", "")) for p in parts)
-        return self.content or ""
+            return valid_text("\n".join(str(p.get("text", "")) for p in parts))
+        return valid_text(self.content or "")
 
 
 class ChatRequest(BaseModel):
@@ -55,7 +61,7 @@ class ChatRequest(BaseModel):
     filters: Filters | None = None
 
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"])
 
 
 def _collection(ctx: Context, model: str) -> str:
@@ -73,10 +79,27 @@ def _collection(ctx: Context, model: str) -> str:
 def _conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     """(question, history): the last message must be the user's; system turns are dropped."""
     if messages[-1].role != "user":
-        raise ApiError(422, "the last message must have role 'user'")
-    earlier = [m for m in messages[:-1] if m.role in ("user", "assistant")]
-    history = [Turn(role=m.role, content=m.text()) for m in earlier]
-    return messages[-1].text(), history
+        raise ApiError(422, "messages: the last message must have role 'user'")
+    try:
+        history = [
+            Turn(role="user" if m.role == "user" else "assistant", content=m.text())
+            for m in messages[:-1]
+            if m.role in ("user", "assistant")
+        ]
+        return messages[-1].text(), history
+    except ValueError as exc:
+        raise ApiError(422, f"messages: {exc}") from None
+
+
+def content_of(answer: Answer, with_sources: bool) -> str:
+    """The answer text, then (by default) its numbered sources with their quotes."""
+    if not with_sources or not answer.citations:
+        return answer.text
+    lines = [answer.text, "", "Sources:"]
+    for c in answer.citations:
+        label = f"{c.title}, {c.date}" if c.date else c.title
+        lines.append(f'[{c.marker}] {label}: "{c.quote}"')
+    return "\n".join(lines)
 
 
 def _extras(answer: Answer) -> dict[str, Any]:
@@ -103,12 +126,16 @@ def _model(name: str) -> dict[str, Any]:
 
 
 @router.post("/chat/completions", response_model=None)
-def chat_completions(body: ChatRequest, ctx: Ctx) -> dict[str, Any] | StreamingResponse:
+def chat_completions(
+    body: ChatRequest, ctx: Ctx, request: Request
+) -> dict[str, Any] | EventSourceResponse:
     """Chat with a collection. Non-streaming returns a ``chat.completion``; ``stream: true``
     returns ``chat.completion.chunk`` events ending with ``data: [DONE]``."""
     collection = _collection(ctx, body.model)
     question, history = _conversation(body.messages)
-    question = check_question(question, ctx.settings)
+    question = ctx.assistant.check_question(question, history)
+    with_sources = ctx.settings.sources_in_content
+    rid = request_id(request)
     head = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "created": int(time.time()),
@@ -133,7 +160,10 @@ def chat_completions(body: ChatRequest, ctx: Ctx) -> dict[str, Any] | StreamingR
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": result.text},
+                    "message": {
+                        "role": "assistant",
+                        "content": content_of(result, with_sources),
+                    },
                     "finish_reason": "stop",
                 }
             ],
@@ -145,25 +175,25 @@ def chat_completions(body: ChatRequest, ctx: Ctx) -> dict[str, Any] | StreamingR
             **_extras(result),
         }
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> ServerSentEvent:
         body_ = {
             **head,
             "object": "chat.completion.chunk",
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
             **extra,
         }
-        return f"data: {json.dumps(body_)}\n\n"
+        return frame(json.dumps(body_))
 
-    def events() -> Iterator[str]:
+    def events() -> Iterator[ServerSentEvent]:
         yield chunk({"role": "assistant", "content": ""})
         try:
             result = answer()
-            yield chunk({"content": result.text})
+            yield chunk({"content": content_of(result, with_sources)})
             yield chunk({}, "stop", **_extras(result))
-        except Exception as exc:
-            log.exception("chat completion failed")
-            error = {"message": f"answering failed: {exc}", "type": "server_error"}
-            yield f"data: {json.dumps({'error': error})}\n\n"
-        yield "data: [DONE]\n\n"
+        except Exception:
+            log.exception("request %s: chat completion failed", rid)
+            error = {"message": f"answering failed (request id {rid})", "type": "server_error"}
+            yield frame(json.dumps({"error": error}))
+        yield frame("[DONE]")
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return sse_stream(events())

@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from qa import server
-from qa.api import safe_filename
 from qa.chain import NOT_FOUND, SourcesEvent
 from qa.config import Settings
+from qa.http import health
+from qa.http.app import create_app
+from qa.identity import parse_api_keys, parse_page_users
 from qa.observability import Metrics
-from qa.server import create_app, ui_users
 from qa.service import Assistant
 from qa.types import Answer
+from qa.uploads import safe_filename
 from tests.conftest import SAMPLE
 
 QUESTION = "What concessions did the US offer?"
@@ -55,7 +56,7 @@ def keyed(assistant: Assistant, client: TestClient) -> Iterator[TestClient]:
     settings = assistant.settings.model_copy(
         update={"api_keys": f"other-key, {KEY}", "max_file_mb": 0.01}
     )
-    app = create_app(settings, assistant, ui=False)
+    app = create_app(settings, Assistant(settings, assistant.embeddings), ui=False)
     with TestClient(app) as test_client:
         assert app.state.readiness.wait(120)
         yield test_client
@@ -92,13 +93,14 @@ def test_a_failed_warm_up_is_503_with_the_reason_and_is_retried(
         raise ConnectionError("chroma went away")
 
     monkeypatch.setattr(assistant, "search", down)
-    monkeypatch.setattr(server, "RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(health, "RETRY_SECONDS", 0.0)
     app = create_app(assistant.settings, assistant, ui=False)
     with TestClient(app) as failing:
         assert not app.state.readiness.wait(60)
         response = failing.get("/healthz")
         assert response.status_code == 503
-        assert response.json()["model"] == "failed: chroma went away"
+        assert response.json()["model"] == "failed"
+        assert "chroma went away" not in response.text, "the reason is in the log, not here"
         monkeypatch.setattr(assistant, "search", real_search)
         failing.get("/healthz")  # starts the retry
         assert app.state.readiness.wait(60)
@@ -220,7 +222,8 @@ def test_stream_reports_errors_then_done(
     monkeypatch.setattr(assistant, "stream", broken)
     events = parse_sse(client.post("/v1/ask/stream", json={"question": QUESTION}).text)
     assert [kind for kind, _ in events] == ["sources", "error", "done"]
-    assert "the model fell over" in events[1][1]["message"]
+    assert "request id" in events[1][1]["message"]
+    assert "the model fell over" not in events[1][1]["message"]
 
 
 def test_unexpected_errors_are_json_500(
@@ -236,7 +239,9 @@ def test_unexpected_errors_are_json_500(
         "/v1/ask", json={"question": QUESTION}
     )
     assert response.status_code == 500
-    assert response.json()["error"]["message"] == "internal error: disk on fire"
+    message = response.json()["error"]["message"]
+    assert "disk on fire" not in message, "exception text never reaches a client"
+    assert response.headers["x-request-id"] in message
 
 
 # --- documents and collections ----------------------------------------------------------
@@ -358,7 +363,8 @@ def test_a_valid_key_opens_the_api_and_health_stays_open(keyed: TestClient) -> N
     other = {"Authorization": "Bearer other-key"}
     assert keyed.get("/v1/collections", headers=other).status_code == 200
     assert keyed.get("/healthz").status_code == 200
-    assert keyed.get("/metrics").status_code == 200
+    assert keyed.get("/metrics").status_code == 401
+    assert keyed.get("/metrics", headers=AUTH).status_code == 200
 
 
 def test_unknown_v1_route_is_json_404(client: TestClient) -> None:
@@ -379,12 +385,18 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
     assert client.get(bundle).status_code == 200
 
 
-def test_ui_users_parse() -> None:
-    settings = Settings(ui_users="ann:pw1, bob:p:w2")
-    assert ui_users(settings) == [("ann", "pw1"), ("bob", "p:w2")]
-    assert ui_users(Settings()) is None
+def test_users_and_keys_parse() -> None:
+    users = parse_page_users("ann:pw1, bob:p:w2")
+    assert [(u.user, u.password.get_secret_value()) for u in users] == [
+        ("ann", "pw1"),
+        ("bob", "p:w2"),
+    ]
+    assert parse_page_users(None) == []
     with pytest.raises(ValueError, match="user:password"):
-        ui_users(Settings(ui_users="nopassword"))
+        parse_page_users("nopassword")
+    keys = parse_api_keys("ops:k1, k2")
+    assert [(k.user, k.key.get_secret_value()) for k in keys] == [("ops", "k1"), ("key-2", "k2")]
+    assert "k1" not in repr(keys), "keys never show in logs or reprs"
 
 
 def test_startup_ingests_the_bundled_examples(assistant: Assistant) -> None:

