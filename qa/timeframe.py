@@ -12,6 +12,16 @@ date, or a relative phrase ("last week") is a window anywhere; a bare year, a ba
 or a weekday is one only right after a temporal preposition ("in 2019", "since March",
 "on Sunday"), and a bare year only when what follows it is punctuation, the end, or a function
 word ("in 2019 the", not "in 2019 elections" or "after 2000 people").
+
+Readings: "last week" is the previous Monday–Sunday; "this week/month/year" runs from its start
+to as-of; "in March" is the most recent March that has begun; "on Sunday" the most recent
+Sunday before as-of; "over the weekend" the most recent Saturday–Sunday that has begun; "the
+last 10 days" as-of minus 10 days to as-of; "two weeks ago" the Monday–Sunday week holding that
+day, "a month ago" that calendar month; "since X" runs from X's start, "after X" from the day
+after it, "before X" ends the day before X starts ("before June": June of as-of's year), "until
+X" ends with X, with ``OPEN_START`` as their start; early/mid/late take thirds. Windows that
+overlap narrow each other; disjoint ones are spanned. "since then" needs the conversation: it is
+reported in ``unresolved`` and makes no window.
 """
 
 from __future__ import annotations
