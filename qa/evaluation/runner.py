@@ -20,8 +20,9 @@ from typing import Any
 
 from qa.config import Settings
 from qa.evaluation.datasets import EvalItem, Split, load_dataset, split_of
-from qa.evaluation.metrics import paired, summarize_systems, unmatched_gold
+from qa.evaluation.metrics import paired, summarize_systems
 from qa.evaluation.progress import EVERY, progress
+from qa.evaluation.ranking import unmatched_gold
 from qa.evaluation.report import append_row, read_rows, write_report
 from qa.evaluation.support import analyze
 from qa.evaluation.systems import BASELINE, CITEQA, BaselineSystem, CiteqaSystem, System

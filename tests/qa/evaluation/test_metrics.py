@@ -13,24 +13,26 @@ from qa.evaluation.metrics import (
     citation_recall,
     claim_support,
     correct_abstention,
-    dedupe,
-    doc_matches,
-    hit_at_k,
     is_gold_sentence,
-    mrr_at_k,
-    ndcg_at_k,
     outcome,
     paired,
     percentile,
-    ranked_doc_keys,
     rouge_l,
     score_row,
     sentence_precision,
     summarize,
     summarize_systems,
     token_f1,
-    unmatched_gold,
     wrong_abstention,
+)
+from qa.evaluation.ranking import (
+    dedupe,
+    doc_matches,
+    hit_at_k,
+    mrr_at_k,
+    ndcg_at_k,
+    ranked_doc_keys,
+    unmatched_gold,
 )
 
 GOLD = "A US delegation led by Juan Gonzalez held talks."
