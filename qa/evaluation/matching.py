@@ -21,6 +21,10 @@ _SENTENCE_END = re.compile(
     r"""(?<![\s.][A-Za-z])(?<!\A[A-Za-z])[.!?]+["'’”)]*(?:\s*\[\d+(?:\s*,\s*\d+)*\])*"""
     r"""(?=\s*\Z|\s+["'“‘(\[]?[A-Z0-9])"""
 )
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof st jr sr gen gov sen rep lt col capt sgt rev hon no vs etc inc ltd co
+    corp dept jan feb mar apr jun jul aug sep sept oct nov dec""".split()
+)
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
 # Function words only: negations and modals are kept, since they change what a claim says.
 _STOPWORDS = frozenset(
@@ -85,8 +89,8 @@ def claims(answer: str) -> list[tuple[str, tuple[int, ...]]]:
     the text. A marker group opening a sentence belongs to the sentence before it."""
     parts: list[tuple[str, list[int]]] = []
     start = 0
-    for match in [*_SENTENCE_END.finditer(answer), None]:
-        end = match.end() if match else len(answer)
+    ends = [m.end() for m in _SENTENCE_END.finditer(answer) if not _after_abbreviation(answer, m)]
+    for end in [*ends, len(answer)]:
         raw = answer[start:end]
         start = end
         leading = _LEADING_MARKERS.match(raw)
@@ -96,9 +100,13 @@ def claims(answer: str) -> list[tuple[str, tuple[int, ...]]]:
         text = squash(_MARKERS.sub("", raw))
         if text.strip(" .!?"):
             parts.append((text, _numbers(raw)))
-        if match is None:
-            break
     return [(text, tuple(dict.fromkeys(markers))) for text, markers in parts]
+
+
+def _after_abbreviation(text: str, end: re.Match[str]) -> bool:
+    """Whether a sentence end is the full stop of an abbreviation ("Mr. Black")."""
+    word = re.search(r"([A-Za-z]+)\.$", text[: end.start() + 1])
+    return bool(word) and word.group(1).lower() in _ABBREVIATIONS
 
 
 def _numbers(text: str) -> list[int]:

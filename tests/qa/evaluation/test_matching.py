@@ -61,6 +61,11 @@ def test_claims_carry_their_markers() -> None:
         ("He met Maduro.", (2,)),
     ]
     assert claims("No marker at all") == [("No marker at all", ())]
+    # an abbreviation's full stop does not end a sentence (ClapNQ: "The Reverend Mr. Black")
+    assert claims("The Reverend Mr. Black is a 1963 song [1]. Dr. No met him [2].") == [
+        ("The Reverend Mr. Black is a 1963 song.", (1,)),
+        ("Dr. No met him.", (2,)),
+    ]
     assert claims("") == []
 
 
