@@ -106,7 +106,7 @@ def claims(answer: str) -> list[tuple[str, tuple[int, ...]]]:
 def _after_abbreviation(text: str, end: re.Match[str]) -> bool:
     """Whether a sentence end is the full stop of an abbreviation ("Mr. Black")."""
     word = re.search(r"([A-Za-z]+)\.$", text[: end.start() + 1])
-    return bool(word) and word.group(1).lower() in _ABBREVIATIONS
+    return word is not None and word.group(1).lower() in _ABBREVIATIONS
 
 
 def _numbers(text: str) -> list[int]:
