@@ -5,7 +5,8 @@ same documents citeqa ingests, a ``langchain_chroma.Chroma`` collection of its o
 space, the same embedding model), dense top 4, the tutorial prompt, and the same chat model.
 It writes no citations. It counts as abstaining when its answer says it does not know
 (:func:`says_unknown`). Extractive mode has no model, so there the answer is the text of the
-best retrieved chunk and the baseline never abstains (unless nothing was retrieved).
+best retrieved chunk and the baseline never abstains (unless nothing was retrieved). For the
+retrieval metrics it ranks as many chunks as citeqa (:meth:`LangChainBaseline.search`).
 """
 
 from __future__ import annotations
@@ -138,14 +139,20 @@ class LangChainBaseline:
             self.store.add_documents([wanted[i] for i in ids], ids=ids)
         return len(missing)
 
-    def ask(self, question: str) -> BaselineAnswer:
-        """Retrieve the top 4 chunks and answer from them (or return the best one verbatim)."""
+    def search(self, question: str, k: int) -> list[dict[str, str]]:
+        """(doc_id, source) of the top ``k`` chunks by dense similarity, best first."""
+        return [_doc(d) for d in self.store.similarity_search(question, k=k)]
+
+    def ask(self, question: str, history: Sequence[str] = ()) -> BaselineAnswer:
+        """Retrieve the top 4 chunks and answer from them (or return the best one verbatim).
+
+        The tutorial recipe has no memory: in a conversation it is given the earlier user
+        questions before the last one, as one query, so it sees what citeqa sees.
+        """
+        query = " ".join([*history, question])
         started = time.perf_counter()
-        docs = self.store.similarity_search(question, k=TOP_K)
-        retrieved = [
-            {"doc_id": str(d.metadata.get("doc_id", "")), "source": str(d.metadata["source"])}
-            for d in docs
-        ]
+        docs = self.store.similarity_search(query, k=TOP_K)
+        retrieved = [_doc(d) for d in docs]
         timings = {"retrieve": round(time.perf_counter() - started, 4)}
         if self.llm is None:
             text = docs[0].page_content if docs else ""
@@ -153,7 +160,7 @@ class LangChainBaseline:
         else:
             mark = time.perf_counter()
             context = "\n\n".join(d.page_content for d in docs)
-            message = self.llm.invoke(PROMPT.invoke({"question": question, "context": context}))
+            message = self.llm.invoke(PROMPT.invoke({"question": query, "context": context}))
             timings["generate"] = round(time.perf_counter() - mark, 4)
             text = str(message.content).strip()
             answer = BaselineAnswer(
@@ -161,6 +168,14 @@ class LangChainBaseline:
             )
         timings["total"] = round(time.perf_counter() - started, 4)
         return answer
+
+
+def _doc(chunk: LCDocument) -> dict[str, str]:
+    """The document a retrieved chunk belongs to, as result rows record it."""
+    return {
+        "doc_id": str(chunk.metadata.get("doc_id", "")),
+        "source": str(chunk.metadata["source"]),
+    }
 
 
 def _output_tokens(message: Any) -> int:

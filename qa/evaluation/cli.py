@@ -16,6 +16,9 @@ from rich.console import Console
 
 eval_app = typer.Typer(help="Evaluate citeqa on a question set.", no_args_is_help=True)
 console = Console()
+# Redirected to a log, the metric table keeps one line per metric rather than wrapping at 80.
+if not console.is_terminal:
+    console = Console(width=200)
 
 
 class Source(StrEnum):
@@ -31,6 +34,21 @@ class Baseline(StrEnum):
     langchain = "langchain"
 
 
+class SplitName(StrEnum):
+    """The halves of a dataset, fixed by a hash of the question id."""
+
+    tune = "tune"
+    test = "test"
+
+
+class SamplePart(StrEnum):
+    """The sample's question files."""
+
+    questions = "questions"
+    paraphrase = "paraphrase"
+    followups = "followups"
+
+
 class Mode(StrEnum):
     """Answer modes, as in settings."""
 
@@ -44,12 +62,21 @@ def prepare(
     kind: Annotated[Source, typer.Argument(help="which shared data set SRC holds")],
     src: Annotated[Path, typer.Argument(help="its folder, e.g. ../shared/data/clapnq")],
     out: Annotated[Path, typer.Argument(help="dataset folder to write")],
+    only: Annotated[
+        list[SamplePart] | None,
+        typer.Option(help="sample only: these question files (repeatable; default all)"),
+    ] = None,
 ) -> None:
     """Convert shared data into a dataset (questions.jsonl and a corpus)."""
     from qa.evaluation.datasets import prepare_clapnq, prepare_sample
 
-    convert = prepare_clapnq if kind is Source.clapnq else prepare_sample
-    dataset = convert(src, out)
+    if kind is Source.clapnq:
+        if only:
+            typer.echo("--only applies to the sample only", err=True)
+            raise typer.Exit(2)
+        dataset = prepare_clapnq(src, out)
+    else:
+        dataset = prepare_sample(src, out, [p.value for p in only] if only else None)
     answerable = sum(item.answerable for item in dataset.items)
     typer.echo(
         f"{out}: {len(dataset.items)} questions ({answerable} answerable), "
@@ -61,6 +88,10 @@ def prepare(
 def run(
     dataset: Annotated[Path, typer.Argument(help="dataset folder (see 'citeqa eval prepare')")],
     mode: Annotated[Mode | None, typer.Option(help="answer mode (default: settings)")] = None,
+    split: Annotated[
+        SplitName | None,
+        typer.Option(help="only this half of the questions (fixed by a hash of the id)"),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option(min=1, help="first N questions, half answerable")
     ] = None,
@@ -70,6 +101,12 @@ def run(
     baseline: Annotated[
         Baseline | None, typer.Option(help="also run this baseline through the same harness")
     ] = None,
+    k: Annotated[
+        int, typer.Option(min=1, help="chunks every system ranks for the retrieval metrics")
+    ] = 10,
+    progress_every: Annotated[
+        int, typer.Option(min=1, help="questions per progress line when stderr is no terminal")
+    ] = 20,
 ) -> None:
     """Ask every question, score it, and write results.jsonl, summary.json and reports.
 
@@ -78,22 +115,32 @@ def run(
     from rich.table import Table
 
     from qa.config import get_settings
-    from qa.evaluation.report import merged_cells
     from qa.evaluation.runner import run as run_eval
+    from qa.evaluation.tables import column_names, merged_cells
 
     settings = get_settings()
     chosen = mode.value if mode else settings.mode
-    folder = out or Path("runs") / f"{dataset.resolve().name}-{chosen}"
+    suffix = f"-{split.value}" if split else ""
+    folder = out or Path("runs") / f"{dataset.resolve().name}-{chosen}{suffix}"
     command = " ".join(["citeqa", *sys.argv[1:]])
     try:
         result = run_eval(
-            dataset, chosen, folder, limit, baseline is not None, settings, command=command
+            dataset,
+            chosen,
+            folder,
+            limit,
+            baseline is not None,
+            settings,
+            command=command,
+            split=split.value if split else None,
+            depth=k,
+            progress_every=progress_every,
         )
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
-    table = Table("metric", *result.summaries)
-    for _, name, cells in merged_cells(result.summaries):
+    table = Table("metric", *column_names(result.summaries, result.pairs))
+    for _, name, cells in merged_cells(result.summaries, result.pairs):
         table.add_row(name, *cells)
     console.print(table)
     typer.echo(f"asked {result.asked}, resumed {result.resumed}; report: {folder / 'report.html'}")

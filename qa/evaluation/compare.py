@@ -7,7 +7,8 @@ from pathlib import Path
 
 from qa.evaluation.metrics import METRIC_GROUPS
 from qa.evaluation.plots import delta_chart, fmt
-from qa.evaluation.report import SUMMARY, md_cell, metric_rows
+from qa.evaluation.report import SUMMARY
+from qa.evaluation.tables import md_cell, metric_rows
 
 
 def compare(run_a: Path | str, run_b: Path | str, out_dir: Path | str | None = None) -> str:
@@ -18,8 +19,8 @@ def compare(run_a: Path | str, run_b: Path | str, out_dir: Path | str | None = N
     a, b = (json.loads((Path(p) / SUMMARY).read_text(encoding="utf-8")) for p in (run_a, run_b))
     table: list[tuple[str, str, float | None, float | None, float | None]] = []
     for system in [s for s in a["systems"] if s in b["systems"]]:
-        b_values = {name: value for _, name, value, _ in metric_rows(b["systems"][system])}
-        for _, name, va, _ in metric_rows(a["systems"][system]):
+        b_values = {row[1]: row[2] for row in metric_rows(b["systems"][system])}
+        for _, name, va, _, _ in metric_rows(a["systems"][system]):
             vb = b_values.get(name)
             delta = vb - va if va is not None and vb is not None else None
             table.append((system, name, va, vb, delta))

@@ -5,9 +5,11 @@ corpus, either ``docs.jsonl`` (one ``{"id", "text", "title"?, "date"?, "url"?}``
 line; the ingester uses ``id`` as the doc_id) or a ``corpus/`` folder of files.
 
 ``gold_doc`` entries name documents: for ``docs.jsonl`` corpora they are record ids; for file
-corpora they are file name stems, because the doc_id of a file is computed by the ingester.
-A retrieved document matches a gold entry when its doc_id or its ``source`` file stem equals
-it (:func:`qa.evaluation.metrics.doc_matches`).
+corpora they are file *names* (``a.txt``, not ``a``: ``a.txt`` and ``a.md`` are two
+documents), because the doc_id of a file is computed by the ingester. A retrieved document
+matches a gold entry when its doc_id or its ``source`` file name equals it
+(:func:`qa.evaluation.metrics.doc_matches`); the runner refuses a dataset whose gold entries
+match no ingested document.
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ import json
 import re
 import shutil
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 QUESTIONS = "questions.jsonl"
 DOCS = "docs.jsonl"
 CORPUS_DIR = "corpus"
+#: The sample's question files, by the name ``prepare --only`` takes, and their id prefixes.
+SAMPLE_PARTS = {"questions": "seed-", "paraphrase": "para-", "followups": "fu-"}
+Split = Literal["tune", "test"]
 
 _DOC_ID = re.compile(r"[A-Za-z0-9._-]+")
 
@@ -35,20 +40,34 @@ class EvalItem(BaseModel):
     """One evaluation question with what a correct answer must contain and cite."""
 
     id: str
-    question: str
+    question: str = Field(description="the question scored (the last turn of a conversation)")
     answerable: bool
     expected: list[str] = Field(
-        default_factory=list, description="strings a correct answer contains, case-insensitive"
+        default_factory=list, description="strings a correct answer contains, all of them"
+    )
+    any: list[str] = Field(
+        default_factory=list, description="strings of which a correct answer contains one"
     )
     reference: str | None = Field(
         default=None, description="a reference answer, for F1 and ROUGE-L"
     )
     gold_doc: list[str] = Field(
-        default_factory=list, description="doc ids (docs.jsonl) or file stems (corpus/)"
+        default_factory=list, description="doc ids (docs.jsonl) or file names (corpus/)"
     )
     gold_evidence: list[str] = Field(
-        default_factory=list, description="text of the sentences a citation should quote"
+        default_factory=list, description="the sentences a citation should quote, whole"
     )
+    history: list[str] = Field(
+        default_factory=list,
+        description="earlier user questions of the conversation, asked first, in order",
+    )
+
+
+def split_of(item_id: str) -> Split:
+    """The half a question belongs to, fixed by its id: thresholds are tuned on ``tune`` and
+    reported on ``test``. A hash, so neither file order nor later additions move a question."""
+    digest = hashlib.sha256(item_id.encode("utf-8")).digest()
+    return "tune" if digest[-1] % 2 == 0 else "test"
 
 
 class Dataset(BaseModel):
@@ -61,14 +80,19 @@ class Dataset(BaseModel):
 
 def load_items(path: Path | str) -> list[EvalItem]:
     """Read EvalItems from a JSONL file, naming the line of any invalid record."""
-    items = []
+    items: list[EvalItem] = []
+    seen: set[str] = set()
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
-            items.append(EvalItem.model_validate_json(line))
+            item = EvalItem.model_validate_json(line)
         except ValidationError as exc:
             raise ValueError(f"{path}:{number}: invalid question: {exc}") from exc
+        if item.id in seen:  # rows are keyed by id: a repeat would be silently skipped
+            raise ValueError(f"{path}:{number}: duplicate question id {item.id!r}")
+        seen.add(item.id)
+        items.append(item)
     return items
 
 
@@ -134,36 +158,74 @@ def prepare_clapnq(src_dir: Path | str, out_dir: Path | str) -> Dataset:
     return load_dataset(out)
 
 
-def prepare_sample(src_dir: Path | str, out_dir: Path | str) -> Dataset:
-    """Convert the bundled sample (one .txt article, a few questions) into a file-corpus dataset.
+def prepare_sample(
+    src_dir: Path | str, out_dir: Path | str, only: Sequence[str] | None = None
+) -> Dataset:
+    """Convert the bundled sample (one .txt article and its question files) into a dataset.
 
-    The article is copied byte for byte into ``corpus/`` and named in ``gold_doc`` by its file
-    stem. Unanswerable questions get no gold document: the article is not about them.
+    ``only`` picks question files by name (``questions``, ``paraphrase``, ``followups``;
+    default all three, ids ``seed-*``, ``para-*``, ``fu-*``). The article is copied byte for
+    byte into ``corpus/`` and named in ``gold_doc`` by its file name; unanswerable questions
+    get no gold document. An ``evidence`` fragment becomes the whole article sentence that
+    holds it, so citations are judged sentence by sentence. A follow-up's earlier turns become
+    its ``history``; its last turn is the question scored.
     """
     src, out = Path(src_dir), Path(out_dir)
+    parts = list(only or SAMPLE_PARTS)
+    unknown = [p for p in parts if p not in SAMPLE_PARTS]
+    if unknown:
+        raise ValueError(f"unknown sample part {unknown[0]!r}: use {', '.join(SAMPLE_PARTS)}")
     articles = sorted(src.glob("*.txt"))
     if len(articles) != 1:
         raise ValueError(f"{src}: expected exactly one .txt article, found {len(articles)}")
     article = articles[0]
+    sentences = _article_sentences(article)
     items = []
-    for raw in _read_jsonl(src / QUESTIONS):
-        answerable = bool(raw["answerable"])
-        items.append(
-            EvalItem(
-                id=raw["id"],
-                question=raw["question"],
-                answerable=answerable,
-                expected=raw.get("expected") or [],
-                gold_doc=[article.stem] if answerable else [],
-                gold_evidence=[raw["evidence"]] if raw.get("evidence") else [],
+    for part in dict.fromkeys(parts):
+        for raw in _read_jsonl(src / f"{part}.jsonl"):
+            turns = raw.get("turns") or [raw["question"]]
+            answerable = bool(raw.get("answerable", True))
+            fragment = raw.get("evidence")
+            items.append(
+                EvalItem(
+                    id=raw["id"],
+                    question=turns[-1],
+                    answerable=answerable,
+                    expected=raw.get("expected") or [],
+                    any=raw.get("any") or [],
+                    gold_doc=[article.name] if answerable else [],
+                    gold_evidence=[_sentence_of(fragment, sentences)] if fragment else [],
+                    history=turns[:-1],
+                )
             )
-        )
+    ids = Counter(item.id for item in items)
+    if repeated := [i for i, n in ids.items() if n > 1]:
+        raise ValueError(f"{src}: question ids repeat across files: {', '.join(repeated)}")
     corpus = out / CORPUS_DIR
     corpus.mkdir(parents=True, exist_ok=True)
     # copyfile, not copy: the shared data is read-only and its mode must not follow the copy.
     shutil.copyfile(article, corpus / article.name)
     save_items(items, out / QUESTIONS)
     return load_dataset(out)
+
+
+def _article_sentences(article: Path) -> list[str]:
+    """The article's sentences as citeqa's ingester splits them (whitespace collapsed)."""
+    from qa.chunking import split_sentences
+    from qa.documents import load_path
+
+    doc = load_path(article, article.stat().st_size + 1).documents[0]
+    spans = split_sentences(doc.text, doc.body_start)
+    return [" ".join(doc.text[a:b].split()) for a, b in spans]
+
+
+def _sentence_of(fragment: str, sentences: Sequence[str]) -> str:
+    """The one sentence that holds an evidence fragment; an error when none or several do."""
+    wanted = " ".join(fragment.split())
+    found = [s for s in sentences if wanted in s]
+    if len(found) != 1:
+        raise ValueError(f"evidence {fragment!r} is in {len(found)} sentences of the article")
+    return found[0]
 
 
 def _tsv_doc_ids(src: Path) -> dict[str, list[str]]:

@@ -1,6 +1,7 @@
 """Evaluation metrics: pure functions from result rows to per-question verdicts and run summaries.
 
-Every rate is ``None`` when its denominator is empty, so "not measured" never reads as 0.
+Every rate is ``None`` when its denominator is empty, so "not measured" never reads as 0, and
+comes with ``n`` and a 95% interval (:mod:`qa.evaluation.stats`).
 """
 
 from __future__ import annotations
@@ -9,16 +10,28 @@ import math
 import re
 import string
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from pathlib import PurePath
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from qa.evaluation.matching import check_claims, contains_expected, same_sentence
+from qa.evaluation.ranking import (
+    dedupe,
+    doc_matches,
+    hit_at_k,
+    mrr_at_k,
+    ndcg_at_k,
+    ranked_doc_keys,
+)
+from qa.evaluation.stats import mean_ci, paired_difference
+
 RETRIEVAL_KS = (1, 4, 10)
+#: The depth of the MRR and nDCG cut-off.
+RANK_K = 10
 
 #: Scalar metrics of a summary, grouped as the report charts them.
-RETRIEVAL = ("hit@1", "hit@4", "hit@10", "mrr@10", "ndcg@10")
+RETRIEVAL = ("hit@1", "hit@4", "hit@10", f"mrr@{RANK_K}", f"ndcg@{RANK_K}")
 #: Suffix of the retrieval metrics restricted to answerable questions.
 ANSWERABLE = " (answerable)"
 METRIC_GROUPS: dict[str, tuple[str, ...]] = {
@@ -27,18 +40,26 @@ METRIC_GROUPS: dict[str, tuple[str, ...]] = {
     # other passages may rightly outrank; answerable questions alone show finding the answer.
     "retrieval (answerable)": tuple(name + ANSWERABLE for name in RETRIEVAL),
     "answers": ("contains_expected", "token_f1", "rouge_l"),
-    "citations": ("citation_verified", "citation_precision", "exact_sentence"),
+    "citations": (
+        "sentence_precision",
+        "citation_recall",
+        "first_citation_gold",
+        "claim_support",
+        "citation_doc_precision",
+    ),
     "abstention": ("abstention_unanswerable", "wrong_abstention_answerable"),
 }
+#: Per-question outcomes, as the HTML report colours them.
+OUTCOMES = ("correct", "wrong", "refused-right", "refused-wrong", "answered")
 
 
 class CitationLike(Protocol):
     """What citation metrics read: a row's citation or a ``qa.types.Citation``."""
 
+    marker: int
     doc_id: str
     source: str
     quote: str
-    verified: bool
 
 
 class RowCitation(BaseModel):
@@ -48,7 +69,6 @@ class RowCitation(BaseModel):
     doc_id: str
     source: str = ""
     quote: str
-    verified: bool = False
     support: float | None = None
 
 
@@ -65,12 +85,16 @@ class ResultRow(BaseModel):
     Schema (one JSON object a line)::
 
         {"id": str, "system": "citeqa" | "baseline", "question": str, "answerable": bool,
-         "expected": [str], "reference": str | null, "gold_doc": [str], "gold_evidence": [str],
+         "expected": [str], "any": [str], "reference": str | null, "gold_doc": [str],
+         "gold_evidence": [str], "history": [str],  # earlier user turns, asked first
+         "history_answers": [str],                  # the system's answers to them
          "answer": str, "abstained": bool,
-         "citations": [{"marker", "doc_id", "source", "quote", "verified", "support"}],
-         "retrieved": [{"doc_id", "source"}],       # ranked chunks' documents, best first
+         "citations": [{"marker", "doc_id", "source", "quote", "support"}],
+         "retrieved": [{"doc_id", "source"}],       # `depth` ranked chunks, best first
+         "depth": int | null,                       # chunks ranked for retrieval metrics
+         "answer_depth": int | null,                # chunks the answer was drawn from
          "timings": {stage: seconds, ..., "total": seconds},
-         "llm_calls": int, "tokens": int,
+         "llm_calls": int, "tokens": int,            # over every turn of the conversation
          "support": float | null}                   # citeqa only: top evidence score
 
     ``support`` is the score of citeqa's best evidence sentence, the signal it abstains on
@@ -82,77 +106,25 @@ class ResultRow(BaseModel):
     question: str
     answerable: bool
     expected: list[str] = Field(default_factory=list)
+    any: list[str] = Field(default_factory=list)
     reference: str | None = None
     gold_doc: list[str] = Field(default_factory=list)
     gold_evidence: list[str] = Field(default_factory=list)
+    history: list[str] = Field(default_factory=list)
+    history_answers: list[str] = Field(default_factory=list)
     answer: str
     abstained: bool
     citations: list[RowCitation] = Field(default_factory=list)
     retrieved: list[RowDoc] = Field(default_factory=list)
+    depth: int | None = None
+    answer_depth: int | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     llm_calls: int = 0
     tokens: int = 0
     support: float | None = None
 
 
-# --- retrieval (document level) ---
-
-
-def doc_matches(doc_id: str, source: str, gold: str) -> bool:
-    """Whether a document is the gold one: by doc_id, or by file stem for file corpora."""
-    return gold == doc_id or (bool(source) and gold == PurePath(source).stem)
-
-
-def ranked_doc_keys(retrieved: Iterable[tuple[str, str]], gold: Collection[str]) -> list[str]:
-    """Map ranked (doc_id, source) pairs to doc keys (the gold entry they match, else doc_id)."""
-    keys = (next((g for g in gold if doc_matches(d, s, g)), d) for d, s in retrieved)
-    return dedupe(keys)
-
-
-def dedupe(keys: Iterable[str]) -> list[str]:
-    """Drop repeated keys, keeping each one's first (best) rank."""
-    return list(dict.fromkeys(keys))
-
-
-def hit_at_k(ranked: Sequence[str], gold: Collection[str], k: int) -> float | None:
-    """1.0 when a gold document is among the first k distinct documents, else 0.0."""
-    if not gold:
-        return None
-    return float(any(key in gold for key in _top(ranked, k)))
-
-
-def mrr_at_k(ranked: Sequence[str], gold: Collection[str], k: int) -> float | None:
-    """Reciprocal rank of the first gold document within the first k, else 0.0."""
-    if not gold:
-        return None
-    return next((1 / rank for rank, key in enumerate(_top(ranked, k), 1) if key in gold), 0.0)
-
-
-def ndcg_at_k(ranked: Sequence[str], gold: Collection[str], k: int) -> float | None:
-    """Binary-relevance nDCG@k; the ideal ranks min(len(gold), k) gold documents first."""
-    if not gold:
-        return None
-    dcg = sum(1 / math.log2(i + 2) for i, key in enumerate(_top(ranked, k)) if key in gold)
-    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(set(gold)), k)))
-    return dcg / ideal
-
-
-def _top(ranked: Sequence[str], k: int) -> list[str]:
-    """The first k distinct keys."""
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    return dedupe(ranked)[:k]
-
-
 # --- answers ---
-
-
-def contains_expected(text: str, expected: Sequence[str]) -> bool | None:
-    """Whether the answer contains every expected string (case- and spacing-insensitive)."""
-    if not expected:
-        return None
-    haystack = _squash(text).casefold()
-    return all(_squash(item).casefold() in haystack for item in expected)
 
 
 def normalize_tokens(text: str) -> list[str]:
@@ -204,47 +176,37 @@ def _f_measure(overlap: int, n_pred: int, n_ref: int) -> float:
 # --- citations ---
 
 
-def _squash(text: str) -> str:
-    """Collapse runs of whitespace to one space and trim."""
-    return " ".join(text.split())
+def is_gold_sentence(quote: str, gold_evidence: Sequence[str]) -> bool:
+    """Whether a quote is one of the gold sentences (the same sentence, not a fragment)."""
+    return any(same_sentence(quote, g) for g in gold_evidence)
 
 
-def quote_matches_evidence(quote: str, evidence: str) -> bool:
-    """Whether a quote and a gold evidence text contain one another, whitespace-normalized.
-
-    Covers equal texts, a quote that starts with or contains the evidence (evidence may be a
-    sentence's start), and a quote that is a fragment of the evidence.
-    """
-    q, e = _squash(quote), _squash(evidence)
-    return bool(q and e) and (e in q or q in e)
-
-
-def citation_correct(
-    citation: CitationLike, gold_docs: Sequence[str], gold_evidence: Sequence[str]
-) -> bool:
-    """Whether a citation points at a gold document or quotes gold evidence."""
-    return any(doc_matches(citation.doc_id, citation.source, g) for g in gold_docs) or any(
-        quote_matches_evidence(citation.quote, e) for e in gold_evidence
-    )
-
-
-def citation_precision(
-    citations: Sequence[CitationLike], gold_docs: Sequence[str], gold_evidence: Sequence[str]
+def sentence_precision(
+    citations: Sequence[CitationLike], gold_evidence: Sequence[str]
 ) -> float | None:
-    """Share of citations that point at a gold document or quote gold evidence."""
-    return _mean(citation_correct(c, gold_docs, gold_evidence) for c in citations)
+    """Share of the citations whose quote is a gold sentence."""
+    return _mean(is_gold_sentence(c.quote, gold_evidence) for c in citations)
 
 
-def exact_sentence(quote: str | None, gold_evidence: Sequence[str]) -> bool | None:
-    """Whether the first citation's quote is a gold evidence sentence (None: no gold evidence)."""
-    if not gold_evidence:
+def citation_recall(citations: Sequence[CitationLike], gold_evidence: Sequence[str]) -> bool:
+    """Whether some citation quotes a gold sentence."""
+    return any(is_gold_sentence(c.quote, gold_evidence) for c in citations)
+
+
+def citation_doc_precision(
+    citations: Sequence[CitationLike], gold_docs: Sequence[str]
+) -> float | None:
+    """Share of the citations that point into a gold document (document level only)."""
+    return _mean(any(doc_matches(c.doc_id, c.source, g) for g in gold_docs) for c in citations)
+
+
+def claim_support(answer: str, citations: Sequence[CitationLike]) -> float | None:
+    """Share of the answer's claims whose key terms are all in the quotes their ``[n]``
+    markers cite (:func:`qa.evaluation.matching.check_claims`); None without citations."""
+    if not citations:
         return None
-    return quote is not None and any(quote_matches_evidence(quote, e) for e in gold_evidence)
-
-
-def verified_share(citations: Sequence[CitationLike]) -> float | None:
-    """Share of citations whose quote was checked against the answer text."""
-    return _mean(c.verified for c in citations)
+    checks = check_claims(answer, {c.marker: c.quote for c in citations})
+    return _mean(c.supported for c in checks)
 
 
 # --- abstention ---
@@ -277,59 +239,111 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 
 
 def score_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Per-question verdicts for one result row; a metric that does not apply is None."""
+    """Per-question verdicts for one result row; a metric that does not apply is None.
+
+    Retrieval metrics at k apply only when the row ranked at least k chunks (``depth``), so
+    a metric is never computed over fewer chunks than its name says.
+    """
     r = ResultRow.model_validate(row)
     ranked = ranked_doc_keys(((d.doc_id, d.source) for d in r.retrieved), r.gold_doc)
-    scores: dict[str, Any] = {f"hit@{k}": hit_at_k(ranked, r.gold_doc, k) for k in RETRIEVAL_KS}
-    scores["mrr@10"] = mrr_at_k(ranked, r.gold_doc, 10)
-    scores["ndcg@10"] = ndcg_at_k(ranked, r.gold_doc, 10)
+    depth = r.depth or 0
+    scores: dict[str, Any] = {
+        f"hit@{k}": hit_at_k(ranked, r.gold_doc, k) if k <= depth else None for k in RETRIEVAL_KS
+    }
+    ranks_ok = depth >= RANK_K
+    scores[f"mrr@{RANK_K}"] = mrr_at_k(ranked, r.gold_doc, RANK_K) if ranks_ok else None
+    scores[f"ndcg@{RANK_K}"] = ndcg_at_k(ranked, r.gold_doc, RANK_K) if ranks_ok else None
     scores.update({name + ANSWERABLE: scores[name] if r.answerable else None for name in RETRIEVAL})
-    scores["contains_expected"] = contains_expected(r.answer, r.expected) if r.answerable else None
+    correct = contains_expected(r.answer, r.expected, r.any) if r.answerable else None
+    scores["contains_expected"] = correct
     scores["token_f1"] = token_f1(r.answer, r.reference) if r.reference is not None else None
     scores["rouge_l"] = rouge_l(r.answer, r.reference) if r.reference is not None else None
-    scores["citation_verified"] = verified_share(r.citations)
-    # Only answerable questions: citing the on-topic passage of an unanswerable question is
-    # an abstention failure, not a good citation.
-    scores["citation_precision"] = (
-        citation_precision(r.citations, r.gold_doc, r.gold_evidence) if r.answerable else None
+    # Citations on an unanswerable question are an abstention failure, counted there.
+    gold = r.gold_evidence if r.answerable else []
+    scores["sentence_precision"] = sentence_precision(r.citations, gold) if gold else None
+    scores["citation_recall"] = citation_recall(r.citations, gold) if gold else None
+    first = r.citations[:1]
+    scores["first_citation_gold"] = citation_recall(first, gold) if gold else None
+    scores["claim_support"] = claim_support(r.answer, r.citations)
+    scores["citation_doc_precision"] = (
+        citation_doc_precision(r.citations, r.gold_doc) if r.answerable and r.gold_doc else None
     )
-    first_quote = r.citations[0].quote if r.citations else None
-    scores["exact_sentence"] = exact_sentence(first_quote, r.gold_evidence)
     scores["abstention_unanswerable"] = correct_abstention(r.answerable, r.abstained)
     scores["wrong_abstention_answerable"] = wrong_abstention(r.answerable, r.abstained)
-    scores["outcome"] = _outcome(r.answerable, r.abstained)
+    scores["outcome"] = outcome(r.answerable, r.abstained, correct)
     return scores
 
 
-def _outcome(answerable: bool, abstained: bool) -> str:
-    """One word on the answer-or-abstain decision."""
-    if answerable:
-        return "wrongly abstained" if abstained else "answered"
-    return "abstained" if abstained else "wrongly answered"
+def outcome(answerable: bool, abstained: bool, correct: bool | None) -> str:
+    """correct / wrong / refused-right / refused-wrong, or ``answered`` when an answer to an
+    answerable question cannot be judged (the item lists no expected strings)."""
+    if abstained:
+        return "refused-wrong" if answerable else "refused-right"
+    if not answerable or correct is False:
+        return "wrong"
+    return "correct" if correct else "answered"
 
 
 def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Aggregate one system's rows: mean of each per-question metric over the rows it applies to.
 
     Returns the metrics of METRIC_GROUPS, ``n`` (how many questions each metric was averaged
-    over), ``latency`` (p50/p95 seconds per stage and total), LLM calls and tokens.
+    over), ``ci`` (its 95% interval), ``outcomes`` (questions per outcome), ``depth`` and
+    ``answer_depth`` (chunks ranked for retrieval metrics and for answers), ``latency``
+    (p50/p95 seconds per stage and total), LLM calls and tokens.
     """
     parsed = [ResultRow.model_validate(row) for row in rows]
     scored = [score_row(row) for row in rows]
-    names = [name for group in METRIC_GROUPS.values() for name in group]
+    names = metric_names()
     summary: dict[str, Any] = {
         "questions": len(parsed),
         "answerable": sum(r.answerable for r in parsed),
         "unanswerable": sum(not r.answerable for r in parsed),
     }
-    summary.update({name: _mean(s[name] for s in scored) for name in names})
-    summary["n"] = {name: sum(s[name] is not None for s in scored) for name in names}
+    values = {name: [float(s[name]) for s in scored if s[name] is not None] for name in names}
+    summary.update({name: _mean(values[name]) for name in names})
+    summary["n"] = {name: len(values[name]) for name in names}
+    summary["ci"] = {name: _pair(mean_ci(values[name])) for name in names}
+    counts = Counter(s["outcome"] for s in scored)
+    summary["outcomes"] = {name: counts[name] for name in OUTCOMES}
+    for field in ("depth", "answer_depth"):
+        depths = sorted({getattr(r, field) for r in parsed if getattr(r, field) is not None})
+        summary[field] = depths[0] if len(depths) == 1 else depths or None
     summary["latency"] = _latency(parsed)
     for field in ("llm_calls", "tokens"):
-        values = [getattr(r, field) for r in parsed]
-        summary[f"{field}_total"] = sum(values)
-        summary[f"{field}_mean"] = _mean(values)
+        counts_ = [getattr(r, field) for r in parsed]
+        summary[f"{field}_total"] = sum(counts_)
+        summary[f"{field}_mean"] = _mean(counts_)
     return summary
+
+
+def metric_names() -> list[str]:
+    """Every scalar metric, in report order."""
+    return [name for group in METRIC_GROUPS.values() for name in group]
+
+
+def paired(rows: Sequence[Mapping[str, Any]], a: str, b: str) -> dict[str, dict[str, Any]]:
+    """Per metric, system ``a`` minus system ``b`` over the questions both were scored on:
+    the mean difference, its 95% interval, and McNemar's p for yes/no verdicts."""
+    by_system: dict[str, dict[str, dict[str, Any]]] = {a: {}, b: {}}
+    for row in rows:
+        if row["system"] in by_system:
+            by_system[str(row["system"])][str(row["id"])] = score_row(row)
+    shared = [q for q in by_system[a] if q in by_system[b]]
+    result = {}
+    for name in metric_names():
+        both = [
+            (by_system[a][q][name], by_system[b][q][name])
+            for q in shared
+            if by_system[a][q][name] is not None and by_system[b][q][name] is not None
+        ]
+        result[name] = paired_difference([float(x) for x, _ in both], [float(y) for _, y in both])
+    return result
+
+
+def _pair(ci: tuple[float, float] | None) -> list[float] | None:
+    """An interval as a JSON-friendly list."""
+    return [ci[0], ci[1]] if ci is not None else None
 
 
 def _latency(rows: Sequence[ResultRow]) -> dict[str, dict[str, float | None]]:

@@ -2,30 +2,34 @@
 
 The corpus is ingested into a store of the run's own (``<out>/store``, embedded Chroma), so
 an evaluation never touches a user's data; ingestion is incremental, so a rerun costs
-nothing. Rows are appended durably as they are produced and a rerun skips the (question,
-system) pairs already logged, so a killed run resumes where it stopped. Questions are asked
-in file order with a temperature-0 model, so the same settings give the same numbers.
+nothing. Before any question is asked, every ``gold_doc`` must match an ingested document:
+a gold entry that matches nothing would silently score as a miss. Rows are appended durably
+as they are produced and a rerun skips the (question, system) pairs already logged, so a
+killed run resumes where it stopped. Questions are asked in file order with a
+temperature-0 model, so the same settings give the same numbers.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.evaluation.datasets import EvalItem, load_dataset
-from qa.evaluation.metrics import summarize_systems
+from qa.evaluation.datasets import EvalItem, Split, load_dataset, split_of
+from qa.evaluation.metrics import paired, summarize_systems
+from qa.evaluation.progress import EVERY, progress
+from qa.evaluation.ranking import unmatched_gold
 from qa.evaluation.report import append_row, read_rows, write_report
 from qa.evaluation.support import analyze
-from qa.types import Answer
+from qa.evaluation.systems import BASELINE, CITEQA, BaselineSystem, CiteqaSystem, System
 from vectorstore.embeddings import LocalEmbeddings
 
-CITEQA = "citeqa"
-BASELINE = "baseline"
+#: Chunks both systems rank for the retrieval metrics, unless ``--k`` says otherwise.
+DEPTH = 10
 RESULTS = "results.jsonl"
 RUN_CONFIG = "run.json"
 STORE = "store"
@@ -64,6 +68,12 @@ class RunResult:
     summaries: dict[str, dict[str, Any]]
     asked: int
     resumed: int
+    pairs: dict[str, dict[str, Any]] | None = None
+
+
+def in_split(items: Sequence[EvalItem], split: Split | None) -> list[EvalItem]:
+    """The items of one half (``tune`` or ``test``, by :func:`split_of`), or all of them."""
+    return [item for item in items if split is None or split_of(item.id) == split]
 
 
 def select(items: Sequence[EvalItem], limit: int | None) -> list[EvalItem]:
@@ -122,25 +132,6 @@ def claim_folder(out_dir: Path, config: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
-def citeqa_row(item: EvalItem, answer: Answer) -> dict[str, Any]:
-    """A result row from a citeqa Answer; ``support`` is the score it abstains on."""
-    evidence = answer.trace.get("evidence") or []
-    return item.model_dump() | {
-        "system": CITEQA,
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "citations": [
-            c.model_dump(include={"marker", "doc_id", "source", "quote", "verified", "support"})
-            for c in answer.citations
-        ],
-        "retrieved": [{"doc_id": s.doc_id, "source": s.source} for s in answer.sources],
-        "timings": answer.timings,
-        "llm_calls": answer.llm_calls,
-        "tokens": answer.tokens,
-        "support": evidence[0]["score"] if evidence else None,
-    }
-
-
 def run(
     dataset_dir: Path | str,
     mode: str,
@@ -150,24 +141,38 @@ def run(
     settings: Settings | None = None,
     embeddings: LocalEmbeddings | None = None,
     command: str = "",
+    split: Split | None = None,
+    depth: int = DEPTH,
+    progress_every: int = EVERY,
 ) -> RunResult:
-    """Evaluate citeqa (and the baseline) on a dataset; resumes a run left in ``out_dir``."""
+    """Evaluate citeqa (and the baseline) on a dataset; resumes a run left in ``out_dir``.
+
+    ``split`` keeps one half of the questions; ``limit`` then takes a balanced prefix of it;
+    ``depth`` is the number of chunks both systems rank for the retrieval metrics.
+    """
+    if depth < 1:
+        raise ValueError(f"depth must be >= 1, got {depth}")
     dataset_path, out = Path(dataset_dir), Path(out_dir)
     dataset = load_dataset(dataset_path)
     config = eval_settings(settings or Settings(), out, mode)
-    fixed = run_config(dataset_path, mode, config)
+    fixed = run_config(dataset_path, mode, config) | {"depth": depth}
     claim_folder(out, fixed)
-    items = select(dataset.items, limit)
-    systems = [CITEQA, BASELINE] if baseline else [CITEQA]
-    plan = [(item, system) for item in items for system in systems]
+    items = select(in_split(dataset.items, split), limit)
+    names = [CITEQA, BASELINE] if baseline else [CITEQA]
     done = {(str(r["id"]), str(r["system"])) for r in read_rows(out / RESULTS)}
-    todo = [(item, system) for item, system in plan if (item.id, system) not in done]
+    todo = [(item, [n for n in names if (item.id, n) not in done]) for item in items]
+    todo = [(item, pending) for item, pending in todo if pending]
     if todo:
-        for row in _answer(todo, dataset.corpus_path, config, embeddings):
-            append_row(out / RESULTS, row)
+        systems = _prepare(items, names, dataset.corpus_path, config, embeddings, depth)
+        with progress(len(todo), progress_every) as advance:
+            for item, pending in todo:
+                for name in pending:
+                    append_row(out / RESULTS, systems[name].row(item))
+                advance(item.id)
 
     by_key = {(str(r["id"]), str(r["system"])): r for r in read_rows(out / RESULTS)}
-    rows = [by_key[(item.id, system)] for item, system in plan if (item.id, system) in by_key]
+    plan = [(item.id, name) for item in items for name in names]
+    rows = [by_key[key] for key in plan if key in by_key]
     summaries = summarize_systems(rows)
     meta = {
         "dataset": dataset.name,
@@ -175,13 +180,74 @@ def run(
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": command,
         "questions": len(items),
+        "split": split or "all",
         "limit": limit,
-        "systems": ", ".join(systems),
+        "systems": ", ".join(names),
+        "depth": depth_note(summaries, depth),
         "dataset_path": shown_path(dataset_path),
         "settings": fixed["settings"],
     }
-    write_report(out, rows, summaries, meta, analyze(rows, config.min_support))
-    return RunResult(out, rows, summaries, asked=len(todo), resumed=len(plan) - len(todo))
+    pairs = paired(rows, CITEQA, BASELINE) if baseline else None
+    write_report(out, rows, summaries, meta, analyze(rows, config.min_support), pairs)
+    asked = sum(len(pending) for _, pending in todo)
+    return RunResult(out, rows, summaries, asked, len(plan) - asked, pairs)
+
+
+def depth_note(summaries: Mapping[str, Mapping[str, Any]], depth: int) -> str:
+    """What the report says about depth: equal for retrieval, each system's own for answers."""
+    answers = ", ".join(f"{name} {s.get('answer_depth')}" for name, s in summaries.items())
+    return f"retrieval metrics: {depth} chunks ranked by every system; answers from: {answers}"
+
+
+def _prepare(
+    items: Sequence[EvalItem],
+    names: Sequence[str],
+    corpus: Path,
+    settings: Settings,
+    embeddings: LocalEmbeddings | None,
+    depth: int,
+) -> dict[str, System]:
+    """Ingest the corpus for each system, refuse gold entries that match no document, and
+    return the systems ready to answer."""
+    from qa.evaluation.baseline import LangChainBaseline
+    from qa.service import Assistant
+
+    assistant = Assistant(settings, embeddings=embeddings)
+    report = assistant.ingest([corpus], collection=COLLECTION)
+    if report.partial:
+        failed = [f"{r.path}: {r.reason}" for r in report.results if r.status == "failed"]
+        raise RuntimeError("the corpus did not ingest cleanly:\n" + "\n".join(failed))
+    ingested = {d for r in report.results for d in r.doc_ids}
+    documents = [
+        (str(d["doc_id"]), str(d.get("source") or ""))
+        for d in assistant.documents(COLLECTION)
+        if d["doc_id"] in ingested
+    ]
+    check_gold(items, documents)
+    systems: dict[str, System] = {CITEQA: CiteqaSystem(assistant, settings.mode, COLLECTION, depth)}
+    if BASELINE in names:
+        llm = assistant.chain(settings.mode, COLLECTION).llm
+        recipe = LangChainBaseline(assistant.client, assistant.embeddings, llm)
+        recipe.ingest(corpus, int(settings.max_file_mb * 1_000_000))
+        systems[BASELINE] = BaselineSystem(recipe, depth)
+    return systems
+
+
+def check_gold(items: Sequence[EvalItem], documents: Sequence[tuple[str, str]]) -> None:
+    """Raise, naming them, when gold entries match none of the ingested (doc_id, source)
+    documents: ids pass through ``qa.documents.slug`` and files are named by file name."""
+    missing = unmatched_gold((g for item in items for g in item.gold_doc), documents)
+    if missing:
+        users = {g: [i.id for i in items if g in i.gold_doc] for g in missing}
+        listed = "; ".join(
+            f"{g!r} (questions {', '.join(q[:3])}{' ...' if len(q) > 3 else ''})"
+            for g, q in users.items()
+        )
+        raise ValueError(
+            f"{len(missing)} gold_doc entr{'y' if len(missing) == 1 else 'ies'} match no "
+            f"ingested document: {listed}. For docs.jsonl use the record id as ingested "
+            "(qa.documents.slug); for corpus/ folders use the file name with its extension."
+        )
 
 
 def shown_path(path: Path) -> str:
@@ -191,56 +257,3 @@ def shown_path(path: Path) -> str:
         return str(resolved.relative_to(Path.cwd()))
     except ValueError:
         return str(resolved)
-
-
-def _answer(
-    todo: Sequence[tuple[EvalItem, str]],
-    corpus: Path,
-    settings: Settings,
-    embeddings: LocalEmbeddings | None,
-) -> Iterator[dict[str, Any]]:
-    """Ingest the corpus for both systems, then yield one row per (question, system) pair."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from qa.evaluation.baseline import LangChainBaseline
-    from qa.service import Assistant
-
-    assistant = Assistant(settings, embeddings=embeddings)
-    report = assistant.ingest([corpus], collection=COLLECTION)
-    if report.partial:
-        failed = [f"{r.path}: {r.reason}" for r in report.results if r.status == "failed"]
-        raise RuntimeError("the corpus did not ingest cleanly:\n" + "\n".join(failed))
-    recipe = None
-    if any(system == BASELINE for _, system in todo):
-        llm = assistant.chain(settings.mode, COLLECTION).llm
-        recipe = LangChainBaseline(assistant.client, assistant.embeddings, llm)
-        recipe.ingest(corpus, int(settings.max_file_mb * 1_000_000))
-
-    with Progress(
-        TextColumn("[bold]eval"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        console=Console(stderr=True),
-    ) as progress:
-        task = progress.add_task("", total=len(todo))
-        for item, system in todo:
-            progress.update(task, description=f"{system} {item.id}")
-            if system == CITEQA:
-                answer = assistant.ask(item.question, mode=settings.mode, collection=COLLECTION)
-                yield citeqa_row(item, answer)
-            else:
-                assert recipe is not None
-                found = recipe.ask(item.question)
-                yield item.model_dump() | {
-                    "system": BASELINE,
-                    "answer": found.text,
-                    "abstained": found.abstained,
-                    "citations": [],
-                    "retrieved": found.retrieved,
-                    "timings": found.timings,
-                    "llm_calls": found.llm_calls,
-                    "tokens": found.tokens,
-                }
-            progress.advance(task)

@@ -16,6 +16,7 @@ from qa.evaluation.datasets import (
     prepare_clapnq,
     prepare_sample,
     save_items,
+    split_of,
 )
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"  # as in tests/conftest.py
@@ -37,6 +38,26 @@ def test_load_items_names_the_bad_line(tmp_path: Path) -> None:
     path.write_text('{"id": "a", "question": "q", "answerable": true}\n\n{"id": "b"}\n')
     with pytest.raises(ValueError, match=r"q\.jsonl:3"):
         load_items(path)
+
+
+def test_repeated_ids_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    line = '{"id": "a", "question": "q", "answerable": true}\n'
+    path.write_text(line + line)
+    with pytest.raises(ValueError, match=r"q\.jsonl:2: duplicate question id 'a'"):
+        load_items(path)
+
+
+def test_split_is_stable_disjoint_and_about_half() -> None:
+    ids = [f"q{n}" for n in range(2000)]
+    halves = [split_of(i) for i in ids]
+    assert set(halves) == {"tune", "test"}
+    assert 900 < halves.count("tune") < 1100
+    assert halves == [split_of(i) for i in reversed(ids)][::-1]  # order does not matter
+    # fixed values (sha256 of the id, even = tune): changing the rule would silently move
+    # questions between the halves, and thresholds tuned on one would be reported on it
+    ids = ("seed-1", "seed-3", "seed-4", "fu-2", "6401197308716204890")
+    assert [split_of(i) for i in ids] == ["test", "tune", "tune", "tune", "test"]
 
 
 def test_load_dataset_needs_exactly_one_corpus(tmp_path: Path) -> None:
@@ -87,17 +108,50 @@ def test_prepare_clapnq_is_deterministic(tmp_path: Path) -> None:
 def test_prepare_sample(tmp_path: Path) -> None:
     src = DATA / "sample"
     dataset = prepare_sample(src, tmp_path)
-    article = "reuters-2022-03-07-us-venezuela-talks"
-    copied = tmp_path / "corpus" / f"{article}.txt"
+    article = "reuters-2022-03-07-us-venezuela-talks.txt"
+    copied = tmp_path / "corpus" / article
 
     assert dataset.corpus_path == tmp_path / "corpus"
-    assert copied.read_bytes() == (src / f"{article}.txt").read_bytes()
+    assert copied.read_bytes() == (src / article).read_bytes()
     assert os.access(copied, os.W_OK)
     by_id = {item.id: item for item in dataset.items}
-    assert len(by_id) == 5
+    prefixes = [i.split("-")[0] for i in by_id]
+    assert (prefixes.count("seed"), prefixes.count("para"), prefixes.count("fu")) == (5, 13, 8)
     assert by_id["seed-2"].gold_doc == [article]
-    assert by_id["seed-2"].gold_evidence == ["A US delegation led by Juan Gonzalez"]
+    # the evidence fragment became the whole sentence of the article
+    [sentence] = by_id["seed-2"].gold_evidence
+    assert sentence.startswith("A US delegation led by Juan Gonzalez")
+    assert sentence.endswith("the sources said on Sunday.")
+    [sentence] = by_id["seed-4"].gold_evidence
+    assert sentence.startswith("Venezuela has asked Russia") and "Promsvyazbank" in sentence
     assert by_id["seed-3"].expected == ["elections", "oil industry", "Ukraine"]
     assert not by_id["seed-5"].answerable
     assert by_id["seed-5"].gold_doc == [] and by_id["seed-5"].gold_evidence == []
+    assert by_id["para-4"].any == ["Promsvyazbank", "PSB"] and by_id["para-4"].answerable
+    assert not by_id["para-13"].answerable
+    fu = by_id["fu-1"]
+    assert fu.history == ["Which bank used for trade with Russia was blacklisted in 2019?"]
+    assert fu.question == "What did that force PDVSA to do?" and fu.answerable
+    assert not by_id["fu-5"].answerable  # the only follow-up marked so
+    assert sum(not by_id[f"fu-{n}"].answerable for n in range(1, 9)) == 1
     prepare_sample(src, tmp_path)  # re-running overwrites its own output
+
+
+@needs_data
+def test_prepare_sample_only_some_parts(tmp_path: Path) -> None:
+    dataset = prepare_sample(DATA / "sample", tmp_path, ["paraphrase"])
+    assert [i.id for i in dataset.items] == [f"para-{n}" for n in range(1, 14)]
+    with pytest.raises(ValueError, match="unknown sample part 'nope'"):
+        prepare_sample(DATA / "sample", tmp_path, ["nope"])
+
+
+@needs_data
+def test_prepare_sample_refuses_an_evidence_fragment_it_cannot_place(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    article = next((DATA / "sample").glob("*.txt"))
+    (src / article.name).write_bytes(article.read_bytes())
+    record = {"id": "x", "question": "q", "answerable": True, "evidence": "not in the text"}
+    (src / "questions.jsonl").write_text(json.dumps(record) + "\n")
+    with pytest.raises(ValueError, match="'not in the text' is in 0 sentences"):
+        prepare_sample(src, tmp_path / "out", ["questions"])

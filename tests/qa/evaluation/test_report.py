@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from qa.evaluation.compare import compare
-from qa.evaluation.metrics import summarize, summarize_systems
+from qa.evaluation.metrics import paired, summarize, summarize_systems
 from qa.evaluation.report import append_row, read_rows, write_report
 
 META = {"dataset": "synthetic", "mode": "extractive", "date": "2025-01-01", "command": "citeqa"}
@@ -40,13 +40,13 @@ def rows() -> list[dict[str, Any]]:
                             "doc_id": "d1",
                             "source": "d1.txt",
                             "quote": "Juan led the talks & <more>.",
-                            "verified": True,
                             "support": 0.8,
                         }
                     ]
                     if good
                     else [],
                     "retrieved": [{"doc_id": "d1", "source": "d1.txt"}],
+                    "depth": 10,
                     "timings": {"retrieve": 0.05, "generate": 0.5 if good else 0.2, "total": 0.6},
                     "llm_calls": 1 if good else 0,
                     "tokens": 20 if good else 0,
@@ -102,16 +102,20 @@ def test_corrupt_middle_line_is_an_error(tmp_path: Path) -> None:
 
 def test_write_report(tmp_path: Path) -> None:
     data = rows()
-    write_report(tmp_path, data, summarize_systems(data), META)
+    pairs = paired(data, "citeqa", "baseline")
+    write_report(tmp_path, data, summarize_systems(data), META, None, pairs)
 
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["meta"] == META
     assert summary["systems"]["citeqa"]["abstention_unanswerable"] == 0.0
     assert summary["systems"]["baseline"]["abstention_unanswerable"] == 1.0
+    assert summary["paired"]["metrics"]["abstention_unanswerable"]["diff"] == -1.0
 
     md = (tmp_path / "report.md").read_text()
-    assert "| metric | citeqa | baseline |" in md
-    assert "| hit@1 | 1.000 (n=2) | 1.000 (n=2) |" in md
+    assert "| metric | citeqa | baseline | citeqa − baseline |" in md
+    cell = "1.000 [0.342, 1.000] (n=2)"  # Wilson interval of 2 of 2
+    assert f"| hit@1 | {cell} | {cell} | +0.000 [+0.000, +0.000] p=1 (n=2) |" in md
+    assert "| abstention_unanswerable | 0.000 [0.000, 0.793] (n=1) |" in md
 
     page = (tmp_path / "report.html").read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
@@ -121,6 +125,29 @@ def test_write_report(tmp_path: Path) -> None:
     assert "Juan led the talks &amp; &lt;more&gt;." in page
     assert "&lt;b&gt;bold&lt;/b&gt;" in page
     assert page.count('src="data:image/png;base64,') == 6  # 5 metric groups + latency
+    assert "citeqa − baseline" in page
+
+
+def test_html_rows_are_coloured_by_outcome(tmp_path: Path) -> None:
+    data = rows()
+    wrong = data[0] | {"id": "q3", "answer": "Pedro led it [1]."}
+    refused = data[0] | {"id": "q4", "answer": "I could not find this.", "abstained": True}
+    data += [wrong, refused]
+    write_report(tmp_path, data, summarize_systems(data), META)
+    page = (tmp_path / "report.html").read_text()
+    cells = re.findall(r'<td class="([a-z-]+)">', page.split("<h2>Questions</h2>")[1])
+    legend, answers = cells[:5], [c for c in cells[5:] if c != "q"]
+    assert legend == ["correct", "wrong", "refused-right", "refused-wrong", "answered"]
+    # q1: citeqa right, baseline refused it; q2: citeqa answered an unanswerable question,
+    # the baseline refused it; q3 and q4 only citeqa
+    assert answers == [
+        "correct",
+        "refused-wrong",
+        "wrong",
+        "refused-right",
+        "wrong",
+        "refused-wrong",
+    ]
 
 
 def test_write_report_of_an_empty_run(tmp_path: Path) -> None:

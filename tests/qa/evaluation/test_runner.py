@@ -1,5 +1,6 @@
 """End-to-end evaluation runs on the sample set: report files, the HTML page in Chromium,
-resuming after a kill, and the run folder's guard against mixed settings."""
+resuming after a kill, the run folder's guard against mixed settings, gold documents that
+match nothing, equal retrieval depth, splits, conversations and progress lines."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from typing import Any
 import pytest
 
 from qa.config import Settings
-from qa.evaluation.datasets import EvalItem, load_dataset, prepare_sample, save_items
+from qa.evaluation.datasets import EvalItem, load_dataset, prepare_sample, save_items, split_of
 from qa.evaluation.metrics import ResultRow
 from qa.evaluation.report import read_rows
 from qa.evaluation.runner import BASELINE, CITEQA, RESULTS, RunResult, run, select
-from tests.conftest import SHARED
+from tests.conftest import SHARED, free_port, server_process
 from vectorstore.embeddings import LocalEmbeddings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,7 +43,7 @@ def metrics_only(summary: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sample") / "sample"
-    prepare_sample(SHARED / "sample", out)
+    prepare_sample(SHARED / "sample", out, ["questions"])
     return out
 
 
@@ -70,13 +71,18 @@ def test_report_files_exist_and_parse(sample_run: RunResult) -> None:
     assert [(r.id, r.system) for r in parsed][:2] == [("seed-1", CITEQA), ("seed-1", BASELINE)]
     for r in parsed:
         assert r.retrieved and r.timings["total"] > 0
+        assert r.depth == 10  # both systems rank the same number of chunks for retrieval
         if r.system == CITEQA:
-            assert r.support is not None
+            assert r.support is not None and r.answer_depth == settings().top_k
         else:
-            assert r.citations == [] and len(r.retrieved) <= 4 and r.support is None
+            assert r.citations == [] and r.support is None and r.answer_depth == 4
+    # the article has 4 chunks: both systems ranked all of them at depth 10
+    assert {len(r.retrieved) for r in parsed} == {4}
+    assert "citeqa 6, baseline 4" in summary["meta"]["depth"]
+    assert summary["paired"]["metrics"]["hit@1"]["n"] == 4
 
     md = (out / "report.md").read_text()
-    assert "| metric | citeqa | baseline |" in md
+    assert "| metric | citeqa | baseline | citeqa − baseline |" in md
     assert "## Abstention signal" in md
     assert (out / "report.html").stat().st_size > 10_000
 
@@ -89,10 +95,13 @@ def test_extractive_baseline_answers_with_its_best_chunk(sample_run: RunResult) 
             assert not row["abstained"] and row["llm_calls"] == 0
 
 
-def test_citeqa_citations_are_verified_and_abstains_off_topic(sample_run: RunResult) -> None:
+def test_citeqa_cites_gold_sentences_and_abstains_off_topic(sample_run: RunResult) -> None:
     citeqa = sample_run.summaries[CITEQA]
-    assert citeqa["citation_verified"] == 1.0
+    assert citeqa["first_citation_gold"] == 1.0 and citeqa["n"]["first_citation_gold"] == 4
     assert citeqa["abstention_unanswerable"] == 1.0  # the FIFA question
+    baseline = sample_run.summaries[BASELINE]
+    assert baseline["citation_recall"] == 0.0  # it cites nothing
+    assert baseline["abstention_unanswerable"] == 0.0
 
 
 @pytest.mark.e2e
@@ -239,3 +248,90 @@ def test_local_mode_run_with_a_real_model(
     for row in result.rows:
         assert row["llm_calls"] == 1 and row["tokens"] > 0 and row["timings"]["generate"] > 0
     assert json.loads((tmp_path / "summary.json").read_text())["meta"]["mode"] == "local"
+
+
+def test_a_gold_doc_that_matches_nothing_stops_the_run(
+    dataset: Path, tmp_path: Path, embeddings: LocalEmbeddings
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(dataset, broken)
+    items = load_dataset(dataset).items
+    stem = items[0].gold_doc[0].removesuffix(".txt")  # a file stem is not a file name
+    items[0] = items[0].model_copy(update={"gold_doc": [stem]})
+    items[1] = items[1].model_copy(update={"gold_doc": ["no-such-article.txt"]})
+    save_items(items, broken / "questions.jsonl")
+    out = tmp_path / "run"
+    with pytest.raises(ValueError) as error:
+        run(broken, "extractive", out, None, True, settings(), embeddings)
+    message = str(error.value)
+    assert f"'{stem}' (questions seed-1)" in message
+    assert "'no-such-article.txt' (questions seed-2)" in message
+    assert "2 gold_doc entries match no ingested document" in message
+    assert read_rows(out / RESULTS) == []  # nothing was asked
+
+
+def test_split_runs_only_its_half(
+    dataset: Path, tmp_path: Path, embeddings: LocalEmbeddings
+) -> None:
+    items = load_dataset(dataset).items
+    tune = run(
+        dataset, "extractive", tmp_path / "tune", None, False, settings(), embeddings, split="tune"
+    )
+    test = run(
+        dataset, "extractive", tmp_path / "test", None, False, settings(), embeddings, split="test"
+    )
+    assert [r["id"] for r in tune.rows] == [i.id for i in items if split_of(i.id) == "tune"]
+    assert [r["id"] for r in test.rows] == [i.id for i in items if split_of(i.id) == "test"]
+    assert {r["id"] for r in tune.rows}.isdisjoint(r["id"] for r in test.rows)
+    assert len(tune.rows) + len(test.rows) == len(items)
+    meta = json.loads((tmp_path / "tune" / "summary.json").read_text())["meta"]
+    assert meta["split"] == "tune"
+
+
+def test_retrieval_depth_is_equal_and_metrics_beyond_it_are_na(
+    dataset: Path, tmp_path: Path, embeddings: LocalEmbeddings
+) -> None:
+    result = run(dataset, "extractive", tmp_path, 2, True, settings(), embeddings, depth=3)
+    for row in result.rows:
+        assert row["depth"] == 3 and len(row["retrieved"]) == 3
+    for summary in result.summaries.values():
+        assert summary["hit@1"] is not None
+        assert summary["hit@4"] is None and summary["mrr@10"] is None  # 4 > 3 chunks ranked
+    assert "n/a" in (tmp_path / "report.md").read_text().split("| hit@4 |")[1].split("\n")[0]
+
+
+def test_progress_lines_when_stderr_is_not_a_terminal(
+    dataset: Path, tmp_path: Path, embeddings: LocalEmbeddings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(dataset, "extractive", tmp_path, None, False, settings(), embeddings, progress_every=2)
+    lines = capsys.readouterr().err.splitlines()
+    done = [line.split()[1] for line in lines if line.startswith("eval ")]
+    assert done == ["2/5", "4/5", "5/5"]
+    assert "q/s, ETA" in lines[-1]
+
+
+def test_a_conversation_is_asked_turn_by_turn(tmp_path: Path, embeddings: LocalEmbeddings) -> None:
+    """Through citeqa's openai mode and a real scripted server: the earlier question is asked
+    first, and citeqa's own answer to it is the assistant turn of the follow-up."""
+    dataset = tmp_path / "followups"
+    prepare_sample(SHARED / "sample", dataset, ["followups"])
+    items = [i for i in load_dataset(dataset).items if i.id in ("fu-1", "fu-5")]
+    save_items(items, dataset / "questions.jsonl")
+    answers = tmp_path / "answers.jsonl"
+    first = "Evrofinance Mosnarbank was blacklisted in 2019."
+    answers.write_text(json.dumps({"question": items[0].history[0], "answer": first}) + "\n")
+    port, log = free_port(), tmp_path / "requests.jsonl"
+    cmd = [sys.executable, "-m", "qa.evaluation.scripted_llm", "--answers", str(answers)]
+    cmd += ["--port", str(port), "--log", str(log)]
+    url = f"http://127.0.0.1:{port}/v1"
+    openai = settings().model_copy(update={"openai_base_url": url, "openai_model": "scripted"})
+    with server_process(cmd, f"{url}/models", tmp_path / "server.log", timeout=60):
+        result = run(dataset, "openai", tmp_path / "run", None, False, openai, embeddings)
+    fu1 = next(r for r in result.rows if r["id"] == "fu-1")
+    assert fu1["history"] == [items[0].history[0]] and fu1["question"] == items[0].question
+    assert fu1["history_answers"][0].startswith("Evrofinance Mosnarbank was blacklisted in 2019")
+    requests = [json.loads(line) for line in log.read_text().splitlines()]
+    condense = [r for r in requests if "Rewritten question" in r["messages"][-1]["content"]]
+    assert condense, "the follow-up was rewritten with the conversation"
+    assert fu1["history_answers"][0] in condense[0]["messages"][-1]["content"]
+    assert fu1["llm_calls"] >= 3  # first answer, the rewrite, the follow-up's answer
