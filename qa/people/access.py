@@ -30,7 +30,7 @@ from qa.people.identity import User
 
 EVERYONE = "*"
 _COLLECTION = re.compile(r"\*|[A-Za-z0-9][A-Za-z0-9._-]*")
-_USER = re.compile(r"\*|[A-Za-z0-9][A-Za-z0-9._@-]*")
+_USER = re.compile(r"\*|\w[\w.@-]{0,199}")
 
 
 class Grant(BaseModel):
@@ -136,8 +136,6 @@ def _parse_inline(value: str) -> dict[str, Grant]:
             else:
                 raise ValueError(f"{user}: unknown grant {token!r} (use read:C, write:C or admin)")
         _add(grants, user, {"read": read, "write": write, "admin": admin})
-    if not grants:
-        raise ValueError("no rules")
     return grants
 
 

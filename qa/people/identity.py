@@ -27,7 +27,7 @@ from pydantic import (
 from qa.config import Settings
 
 LOCAL_USER = "local"
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,199}")
+_NAME = re.compile(r"\w[\w.@-]{0,199}")
 T = TypeVar("T")
 
 
