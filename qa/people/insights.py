@@ -109,9 +109,8 @@ def collect(
             item = items.get(row.id)
             if item is None:
                 answer = Answer.model_validate(row.answer)
-                nearest: Source | Citation | None = next(
-                    iter([*answer.sources, *answer.citations]), None
-                )
+                ranked: list[Source | Citation] = [*answer.sources, *answer.citations]
+                nearest = ranked[0] if ranked else None
                 item = items[row.id] = InsightItem(
                     question=answer.question,
                     refused=row.abstained,

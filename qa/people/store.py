@@ -59,7 +59,7 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _answer_json(answer: Answer) -> dict[str, Any]:
+def answer_json(answer: Answer) -> dict[str, Any]:
     """The Answer as JSON data that reads back into an equal Answer.
 
     JSON has no NaN or infinity (PostgreSQL's JSONB rejects them), and model_dump(mode="json")
@@ -196,7 +196,7 @@ class ConversationStore:
                     conversation_id=conversation_id,
                     number=number,
                     question=answer.question,
-                    answer=_answer_json(answer),
+                    answer=answer_json(answer),
                     abstained=answer.abstained,
                     collection=collection,
                     created_at=now,

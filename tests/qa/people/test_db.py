@@ -72,6 +72,16 @@ def test_postgresql_stores_answers_as_jsonb(database: Database) -> None:
     assert kind == "jsonb"
 
 
+def test_connections_enforce_foreign_keys_and_commit_without_waiting(database: Database) -> None:
+    with database.read() as conn:
+        if database.dialect == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1  # NORMAL
+        else:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "off"
+
+
 def run_workers(action: str, url: str, names: list[str], *args: str) -> list[tuple[float, float]]:
     """Run one ``tests.qa.people.worker`` process per name, released together; all must succeed.
 
