@@ -8,6 +8,7 @@ import pytest
 
 from qa.people.access import Policy
 from qa.people.identity import User
+from tests.conftest import ROOT
 
 COLLECTIONS = ["news", "sports", "public"]
 INLINE = "alice=read:news,write:news;bob=read:*;carol=admin;dave=write:sports;*=read:public"
@@ -109,3 +110,15 @@ def test_bad_toml_files_are_refused_with_a_reason(tmp_path: Path, text: str, mes
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match=f"CITEQA_ACCESS: .*{message}"):
         Policy.parse(str(path))
+
+
+def test_the_readme_examples_parse_and_agree(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    inline = readme.split("CITEQA_ACCESS='", 1)[1].split("'", 1)[0]
+    path = tmp_path / "access.toml"
+    path.write_text(readme.split("```toml\n", 1)[1].split("```", 1)[0], encoding="utf-8")
+    from_inline, from_toml = Policy.parse(inline), Policy.parse(str(path))
+    for user in ("alice", "carol", "zed"):  # the TOML example leaves bob out
+        assert from_toml.readable(user, COLLECTIONS) == from_inline.readable(user, COLLECTIONS)
+        assert from_toml.writable(user, COLLECTIONS) == from_inline.writable(user, COLLECTIONS)
+        assert from_toml.is_admin(user) == from_inline.is_admin(user)
