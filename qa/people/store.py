@@ -44,28 +44,36 @@ from qa.types import Turn as Message
 C, T = Conversation, Turn
 
 
+def _text(text: str) -> str:
+    """Text as every database stores it: PostgreSQL refuses NUL characters in text and JSONB."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _title(text: str) -> str:
-    text = " ".join(text.split())
+    text = " ".join(_text(text).split())
     return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1].rstrip() + "…"
 
 
-def _finite(value: Any) -> Any:
+def _storable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value).replace("inf", "Infinity").replace("nan", "NaN")
+    if isinstance(value, str):
+        return _text(value)
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {_text(k): _storable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [_storable(v) for v in value]
     return value
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
-    """The Answer as JSON data that reads back into an equal Answer.
+    """The Answer as JSON data both databases store and that reads back into the same Answer.
 
     JSON has no NaN or infinity (PostgreSQL's JSONB rejects them), and model_dump(mode="json")
     keeps them in float fields; as strings, pydantic reads them back into the same floats.
+    NUL characters become U+FFFD, the one change a stored Answer may show.
     """
-    data: dict[str, Any] = _finite(answer.model_dump(mode="json"))
+    data: dict[str, Any] = _storable(answer.model_dump(mode="json"))
     return data
 
 
@@ -195,14 +203,16 @@ class ConversationStore:
                 insert(T).values(
                     conversation_id=conversation_id,
                     number=number,
-                    question=answer.question,
+                    question=_text(answer.question),
                     answer=answer_json(answer),
                     abstained=answer.abstained,
                     collection=collection,
                     created_at=now,
                 )
             )
-        return TurnRecord(number=number, question=answer.question, answer=answer, created_at=now)
+        return TurnRecord(
+            number=number, question=_text(answer.question), answer=answer, created_at=now
+        )
 
     def history(self, user: User, conversation_id: str) -> list[Message]:
         """The conversation as chat messages (user, assistant, ...) for follow-up questions."""
@@ -218,7 +228,7 @@ class ConversationStore:
     def share(self, user: User, conversation_id: str) -> ShareInfo:
         """The conversation's live share link, made on first use (the owner only)."""
         with self.db.write() as conn:
-            row = self._row(conn, conversation_id)
+            row = self._row(conn, conversation_id, lock=True)  # two clicks make one link
             if row.owner != user.name:
                 raise NotFound("no such conversation")
             live = conn.execute(
@@ -271,7 +281,7 @@ class ConversationStore:
                 "user": user.name,
                 "rating": feedback.rating,
                 "reason": feedback.reason,
-                "correction": feedback.correction,
+                "correction": _text(feedback.correction) if feedback.correction else None,
                 "created_at": now,
             }
             stmt = self._insert(conn, Feedback).values(values)
@@ -306,8 +316,11 @@ class ConversationStore:
         conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
 
     @staticmethod
-    def _row(conn: Connection, conversation_id: str) -> Row[Any]:
-        row = conn.execute(select(C).where(C.id == conversation_id)).one_or_none()
+    def _row(conn: Connection, conversation_id: str, lock: bool = False) -> Row[Any]:
+        """The conversation's row; ``lock`` holds it until commit (PostgreSQL; SQLite's write
+        transactions hold the whole database already)."""
+        query = select(C).where(C.id == conversation_id)
+        row = conn.execute(query.with_for_update() if lock else query).one_or_none()
         if row is None:
             raise NotFound("no such conversation")
         return row

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from qa.people.access import Policy
 from qa.people.db import Database
 from qa.people.store import ConversationStore
+from tests.qa.people.answers import cited_answer
 from tests.qa.people.conftest import ALICE
 from tests.qa.people.test_db import overlapped, run_workers
 
@@ -23,3 +26,21 @@ def test_concurrent_appends_from_two_processes(database: Database, db_url: str) 
     for tag in ("a", "b"):  # each process's turns, all there and in its own order
         mine = [t.question for t in view.turns if t.question.startswith(f"{tag}-")]
         assert mine == [f"{tag}-{i}" for i in range(PER_PROCESS)]
+
+
+def test_concurrent_appends_and_shares_from_threads(database: Database) -> None:
+    """Server routes run in a thread pool: one engine, many threads, one conversation."""
+    store = ConversationStore(database, Policy.open())
+    conversation = store.create(ALICE)
+
+    def work(tag: int) -> str:
+        for i in range(10):
+            store.append_turn(ALICE, conversation.id, cited_answer(f"{tag}-{i}"), "news")
+        return store.share(ALICE, conversation.id).token
+
+    with ThreadPoolExecutor(4) as pool:
+        tokens = set(pool.map(work, range(4)))
+    view = store.get(ALICE, conversation.id)
+    assert [t.number for t in view.turns] == list(range(1, 41))
+    assert len({t.question for t in view.turns}) == 40
+    assert len(tokens) == 1  # one live share link, however many asked at once

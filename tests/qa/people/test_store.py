@@ -200,3 +200,21 @@ def test_history_feeds_follow_up_questions(store: ConversationStore) -> None:
         ("user", "And the weather?"),
         ("assistant", "I could not find this in the documents."),
     ]
+
+
+def test_nul_characters_are_stored_as_replacement_characters(store: ConversationStore) -> None:
+    """PostgreSQL refuses NUL in text; a stray one must not lose the turn on either database."""
+    conversation = store.create(ALICE)
+    answer = cited_answer("Who\x00 offered?")
+    answer.citations[0].quote = "A\x00B"
+    answer.trace["odd\x00key"] = "v\x00"
+    store.append_turn(ALICE, conversation.id, answer, "news")
+    store.add_feedback(
+        ALICE,
+        FeedbackIn(conversation_id=conversation.id, turn=1, rating="down", correction="x\x00y"),
+    )
+    turn = store.get(ALICE, conversation.id).turns[0]
+    assert turn.question == "Who\ufffd offered?" == turn.answer.question
+    assert turn.answer.citations[0].quote == "A\ufffdB"
+    assert turn.answer.trace["odd\ufffdkey"] == "v\ufffd"
+    assert store.get(ALICE, conversation.id).title == "Who\ufffd offered?"
