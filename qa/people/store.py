@@ -148,6 +148,7 @@ class ConversationStore:
             return self._view(conn, user, row, read_only=row.owner != user.name)
 
     def rename(self, user: User, conversation_id: str, title: str) -> ConversationInfo:
+        """Give the user's conversation a new title (shortened to 200 characters)."""
         if not title.strip():
             raise ValueError("the title is empty")
         with self.db.write() as conn:
