@@ -59,9 +59,9 @@ def test_the_migrated_schema_matches_the_models(database: Database) -> None:
     assert diff == []
 
 
-def test_postgresql_stores_answers_as_jsonb(database: Database) -> None:
-    if database.dialect != "postgresql":
-        pytest.skip("JSONB is PostgreSQL's")
+def test_postgresql_stores_answers_as_jsonb(postgres_url: str) -> None:
+    database = Database(postgres_url)
+    database.migrate()
     with database.read() as conn:
         kind = conn.execute(
             text(
@@ -70,6 +70,7 @@ def test_postgresql_stores_answers_as_jsonb(database: Database) -> None:
             )
         ).scalar_one()
     assert kind == "jsonb"
+    database.dispose()
 
 
 def test_connections_enforce_foreign_keys_and_commit_without_waiting(database: Database) -> None:
