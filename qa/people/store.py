@@ -17,7 +17,7 @@ import math
 import secrets
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -25,7 +25,7 @@ from qa.people.access import Policy
 from qa.people.db import Database
 from qa.people.export import conversation_json, conversation_markdown
 from qa.people.identity import User
-from qa.people.models import Conversation, Feedback, Share, Turn, utcnow
+from qa.people.models import Base, Conversation, Feedback, Share, Turn, UTCDateTime, utcnow
 from qa.people.models import User as UserRow
 from qa.people.records import (
     MAX_TITLE,
@@ -42,6 +42,21 @@ from qa.types import Answer
 from qa.types import Turn as Message
 
 C, T = Conversation, Turn
+# The two statements of every saved answer, built once on the tables: building an ORM
+# statement and its cache key per call cost about as much CPU as running it (profiled).
+_conversations, _turns = Base.metadata.tables["conversations"], Base.metadata.tables["turns"]
+_conv = _conversations.c
+_COUNT_TURN = (
+    update(_conversations)
+    .where(_conv.id == bindparam("b_id"), _conv.owner == bindparam("b_owner"))
+    .values(
+        turn_count=_conv.turn_count + 1,
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
+        title=func.coalesce(_conv.title, bindparam("b_title")),
+    )
+    .returning(_conv.turn_count, _conv.collections)
+)
+_ADD_TURN = insert(_turns)
 
 
 def _text(text: str) -> str:
@@ -182,14 +197,13 @@ class ConversationStore:
         now = utcnow()
         with self.db.write() as conn:
             counted = conn.execute(
-                update(C)
-                .where(C.id == conversation_id, C.owner == user.name)
-                .values(
-                    turn_count=C.turn_count + 1,
-                    updated_at=now,
-                    title=func.coalesce(C.title, _title(answer.question)),
-                )
-                .returning(C.turn_count, C.collections)
+                _COUNT_TURN,
+                {
+                    "b_id": conversation_id,
+                    "b_owner": user.name,
+                    "b_now": now,
+                    "b_title": _title(answer.question),
+                },
             ).one_or_none()
             if counted is None:
                 raise NotFound("no such conversation")
@@ -201,15 +215,16 @@ class ConversationStore:
                     .values(collections=[*collections, collection])
                 )
             conn.execute(
-                insert(T).values(
-                    conversation_id=conversation_id,
-                    number=number,
-                    question=_text(answer.question),
-                    answer=answer_json(answer),
-                    abstained=answer.abstained,
-                    collection=collection,
-                    created_at=now,
-                )
+                _ADD_TURN,
+                {
+                    "conversation_id": conversation_id,
+                    "number": number,
+                    "question": _text(answer.question),
+                    "answer": answer_json(answer),
+                    "abstained": answer.abstained,
+                    "collection": collection,
+                    "created_at": now,
+                },
             )
         return TurnRecord(
             number=number, question=_text(answer.question), answer=answer, created_at=now
