@@ -24,6 +24,11 @@ class Settings(BaseSettings):
         None, description="URL of a Chroma server (http://host:port); unset = embedded store"
     )
     collection: str = Field("documents", description="Chroma collection for documents")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database for users, conversations and feedback, "
+        "e.g. postgresql+psycopg://user:pass@host/db; unset = SQLite file <data_dir>/citeqa.db",
+    )
     examples_dir: Path | None = Field(
         None,
         description="folder ingested on first start when the store is empty "
@@ -81,8 +86,9 @@ class Settings(BaseSettings):
     port: int = Field(7860, description="port the server binds")
     api_keys: str | None = Field(
         None,
-        description="comma-separated API keys, 'name:key' or 'key'; when keys or page users "
-        "are set, every route but /healthz needs a key or a page login",
+        description="comma-separated API keys, each 'name:key' or a bare 'key' (user "
+        "key-<first 8 hex of its SHA-256>); when keys or page users are set, every route but "
+        "/healthz needs a key or a page login",
     )
     ui_users: str | None = Field(
         None, description="comma-separated user:password pairs; when set the page needs login"
@@ -92,6 +98,12 @@ class Settings(BaseSettings):
     )
     session_secret: str | None = Field(
         None, description="secret that signs page sessions (default: a random key in the data dir)"
+    )
+    access: str | None = Field(
+        None,
+        description="who may read and write which collections: inline "
+        "'alice=read:news,write:news;bob=read:*;carol=admin' or a path to a TOML file; "
+        "unset = everyone reads, writes and administers everything",
     )
     max_question_chars: int = Field(
         2000, description="longer questions are rejected (HTTP 422) before any work is done"
