@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # time; pip caches the wheel).
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF
 
-.PHONY: run test lint chromium
+.PHONY: run test lint chromium postgresql
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -26,10 +26,14 @@ run: $(VENV)/.installed-run
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+# PostgreSQL 15 from Debian, for the conversation-store tests (a throwaway cluster per run).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql; }
+
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy qa vectorstore
 
-test: $(VENV)/.installed-dev chromium lint
+test: $(VENV)/.installed-dev chromium postgresql lint
 	$(VENV)/bin/pytest -p no:cacheprovider

@@ -152,7 +152,8 @@ def docs_remove(
 
 
 ModeOpt = Annotated[
-    str | None, typer.Option("--mode", "-m", help="local, openai or extractive (default: settings)")
+    str | None,
+    typer.Option("--mode", "-m", help="a mode in qa.llm.registry (default: settings)"),
 ]
 
 

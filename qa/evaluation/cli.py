@@ -49,14 +49,6 @@ class SamplePart(StrEnum):
     followups = "followups"
 
 
-class Mode(StrEnum):
-    """Answer modes, as in settings."""
-
-    extractive = "extractive"
-    local = "local"
-    openai = "openai"
-
-
 @eval_app.command()
 def prepare(
     kind: Annotated[Source, typer.Argument(help="which shared data set SRC holds")],
@@ -87,7 +79,9 @@ def prepare(
 @eval_app.command()
 def run(
     dataset: Annotated[Path, typer.Argument(help="dataset folder (see 'citeqa eval prepare')")],
-    mode: Annotated[Mode | None, typer.Option(help="answer mode (default: settings)")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="answer mode, a name in qa.llm.registry (default: settings)")
+    ] = None,
     split: Annotated[
         SplitName | None,
         typer.Option(help="only this half of the questions (fixed by a hash of the id)"),
@@ -117,9 +111,12 @@ def run(
     from qa.config import get_settings
     from qa.evaluation.runner import run as run_eval
     from qa.evaluation.tables import column_names, merged_cells
+    from qa.llm.registry import names
 
     settings = get_settings()
-    chosen = mode.value if mode else settings.mode
+    if mode is not None and mode not in names():
+        raise typer.BadParameter(f"unknown mode {mode!r}; known: {', '.join(names())}")
+    chosen = mode or settings.mode
     suffix = f"-{split.value}" if split else ""
     folder = out or Path("runs") / f"{dataset.resolve().name}-{chosen}{suffix}"
     command = " ".join(["citeqa", *sys.argv[1:]])

@@ -53,6 +53,17 @@ NEUTRAL_SETTINGS = frozenset(
         "port",
         "api_keys",
         "ui_users",
+        "metrics_key",
+        "session_secret",
+        "access",
+        "database_url",
+        "modes",
+        "workers",
+        "max_question_chars",
+        "max_history_turns",
+        "max_history_chars",
+        "max_request_kb",
+        "sources_in_content",
     }
 )
 # Model settings matter only in their own mode.

@@ -17,8 +17,8 @@ from qa.http.context import Context
 from qa.http.errors import ApiError, ErrorBoundary, install_error_handlers
 from qa.http.limits import BodyLimit
 from qa.http.session import Sessions, load_secret
-from qa.identity import Identities
 from qa.observability import Metrics, MetricsMiddleware
+from qa.people.identity import Identity
 from qa.service import Assistant
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None, ui: bool 
     )
     app.state.ctx = ctx
     app.state.readiness = readiness
-    app.state.identities = Identities(settings)
+    app.state.identity = Identity.from_settings(settings)
     app.state.sessions = Sessions(load_secret(settings.session_secret, settings.data_dir))
     install_error_handlers(app)
     for router in (routes.router, openai.router, health.router, login.router):
@@ -73,9 +73,14 @@ def create_app(settings: Settings, assistant: Assistant | None = None, ui: bool 
         upload=upload_bytes,
         upload_paths=UPLOAD_PATHS,
     )
-    app.add_middleware(AuthGate, identities=app.state.identities, sessions=app.state.sessions)
+    app.add_middleware(
+        AuthGate,
+        identity=app.state.identity,
+        sessions=app.state.sessions,
+        metrics_key=settings.metrics_key,
+    )
     app.add_middleware(ErrorBoundary)
-    if not app.state.identities.enabled and settings.host not in ("127.0.0.1", "localhost", "::1"):
+    if not app.state.identity.enabled and settings.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("serving on %s with no API keys or page users: anyone can read", settings.host)
     return app
 

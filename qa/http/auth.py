@@ -9,6 +9,7 @@ also takes ``CITEQA_METRICS_KEY``, which opens nothing else (403).
 
 from __future__ import annotations
 
+import hmac
 from http.cookies import SimpleCookie
 from urllib.parse import quote
 
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.http.errors import error_body, send_json
 from qa.http.session import COOKIE, Sessions
-from qa.identity import LOCAL_USER, Identities
+from qa.people.identity import LOCAL_USER, Identity
 
 OPEN_PATHS = frozenset({"/healthz", "/login", "/logout"})
 METRICS = "/metrics"
@@ -45,16 +46,25 @@ def _wants_html(scope: Scope) -> bool:
 
 
 class AuthGate:
-    def __init__(self, app: ASGIApp, identities: Identities, sessions: Sessions) -> None:
-        self.app, self.identities, self.sessions = app, identities, sessions
+    def __init__(
+        self, app: ASGIApp, identity: Identity, sessions: Sessions, metrics_key: str | None
+    ) -> None:
+        self.app, self.identity, self.sessions = app, identity, sessions
+        self.metrics_key = metrics_key
 
     def user(self, scope: Scope) -> str | None:
-        if not self.identities.enabled:
+        if not self.identity.enabled:
             return LOCAL_USER
         token = bearer(scope)
         if token is not None:
-            return self.identities.user_for_key(token)
+            found = self.identity.resolve_key(token)
+            return found.name if found else None
         return self.sessions.user(session_cookie(scope))
+
+    def is_metrics_key(self, token: str | None) -> bool:
+        return bool(token and self.metrics_key) and hmac.compare_digest(
+            str(token).encode(), str(self.metrics_key).encode()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -64,7 +74,7 @@ class AuthGate:
         user = self.user(scope)
         scope.setdefault("state", {})["user"] = user
         token = bearer(scope)
-        if user is None and path == METRICS and token and self.identities.is_metrics_key(token):
+        if user is None and path == METRICS and self.is_metrics_key(token):
             await self.app(scope, receive, send)
             return
         if user is not None or path in OPEN_PATHS:
@@ -76,7 +86,7 @@ class AuthGate:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        if token and self.identities.is_metrics_key(token):
+        if self.is_metrics_key(token):
             message = "this key opens /metrics only"
             await send_json(send, 403, error_body(403, message))
             return

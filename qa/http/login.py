@@ -67,15 +67,14 @@ async def login(
     user: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    identities = request.app.state.identities
-    name = identities.login(user.strip(), password)
-    if name is None:
+    found = request.app.state.identity.page_login(user.strip(), password)
+    if found is None:
         await asyncio.sleep(FAILURE_DELAY)
         return HTMLResponse(page(next, "Wrong user name or password."), status_code=401)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE,
-        request.app.state.sessions.make(name),
+        request.app.state.sessions.make(found.name),
         max_age=LIFETIME,
         httponly=True,
         samesite="lax",

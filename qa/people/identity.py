@@ -156,6 +156,15 @@ class Identity:
         matches = hmac.compare_digest(password.encode(), expected or b"\0" * 32)
         return expected is not None and matches
 
+    @property
+    def enabled(self) -> bool:
+        """Whether anything needs credentials: then every route but /healthz does."""
+        return self.keys_required or self.login_required
+
     def login(self, user: str, password: str) -> User | None:
         """The page user for a correct login, else None."""
         return User(name=user, via="password") if self.check_password(user, password) else None
+
+    def page_login(self, user: str, password: str) -> User | None:
+        """A sign-in on the login page: a page user's password, or an API key (its user)."""
+        return self.login(user, password) or self.resolve_key(password)

@@ -16,8 +16,8 @@ from qa.chain import NOT_FOUND, SourcesEvent
 from qa.config import Settings
 from qa.http import health
 from qa.http.app import create_app
-from qa.identity import parse_api_keys, parse_page_users
 from qa.observability import Metrics
+from qa.people.identity import Identity
 from qa.service import Assistant
 from qa.types import Answer
 from qa.uploads import safe_filename
@@ -385,18 +385,15 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
     assert client.get(bundle).status_code == 200
 
 
-def test_users_and_keys_parse() -> None:
-    users = parse_page_users("ann:pw1, bob:p:w2")
-    assert [(u.user, u.password.get_secret_value()) for u in users] == [
-        ("ann", "pw1"),
-        ("bob", "p:w2"),
-    ]
-    assert parse_page_users(None) == []
-    with pytest.raises(ValueError, match="user:password"):
-        parse_page_users("nopassword")
-    keys = parse_api_keys("ops:k1, k2")
-    assert [(k.user, k.key.get_secret_value()) for k in keys] == [("ops", "k1"), ("key-2", "k2")]
-    assert "k1" not in repr(keys), "keys never show in logs or reprs"
+def test_a_named_key_opens_the_api_as_its_user(assistant: Assistant) -> None:
+    settings = assistant.settings.model_copy(update={"api_keys": "alice:k-alice, bare-key"})
+    identity = Identity.from_settings(settings)
+    assert identity.resolve_key("k-alice").name == "alice"  # type: ignore[union-attr]
+    assert identity.resolve_key("alice:k-alice") is None
+    app = create_app(settings, Assistant(settings, assistant.embeddings), ui=False)
+    client = TestClient(app)
+    assert client.get("/v1/collections", headers={"Authorization": "Bearer k-alice"}).is_success
+    assert client.get("/v1/collections", headers={"Authorization": "Bearer bare-key"}).is_success
 
 
 def test_startup_ingests_the_bundled_examples(assistant: Assistant) -> None:
