@@ -224,7 +224,11 @@ def chat(mode: ModeOpt = None, collection: CollectionOpt = None) -> None:
                 print_answer(event.answer)
                 history += [
                     Turn(role="user", content=question),
-                    Turn(role="assistant", content=event.answer.text),
+                    Turn(
+                        role="assistant",
+                        content=event.answer.text,
+                        quotes=[c.quote for c in event.answer.citations],
+                    ),
                 ]
 
 

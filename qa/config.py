@@ -58,9 +58,21 @@ class Settings(BaseSettings):
         description="comma-separated modes a request may choose "
         "(default: the configured mode and extractive)",
     )
-    evidence_sentences: int = Field(6, description="evidence sentences shown to the LLM")
+    evidence_sentences: int = Field(
+        6, description="extractive and local modes: evidence sentences kept (and shown)"
+    )
     min_support: float = Field(
-        0.33, description="lowest question-evidence support that still counts as an answer"
+        0.315,
+        description="extractive and local modes: lowest gate probability (that the evidence "
+        "answers the question) that still answers",
+    )
+    on_topic_floor: float = Field(
+        0.25,
+        description="openai mode: the model is asked unless no evidence sentence is this "
+        "similar to the question (cosine) or shares half its words",
+    )
+    capable_evidence_sentences: int = Field(
+        20, description="openai mode: evidence sentences shown to the model"
     )
     verify_threshold: float = Field(
         0.7, description="share of an answer sentence's content words its evidence must hold"

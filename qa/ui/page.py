@@ -73,7 +73,7 @@ class PageHandlers:
         self,
         question: str,
         shown: list[dict[str, Any]],
-        turns: list[dict[str, str]],
+        turns: list[dict[str, Any]],
         date_from: str | None,
         date_to: str | None,
         doc_ids: list[str] | None,
@@ -102,8 +102,10 @@ class PageHandlers:
                     answer = event.answer
                     self.ctx.metrics.observe_answer(answer, "ui")
                     shown[-1]["content"] = render_answer(answer)
+                    reply = Turn(role="assistant", content=answer.text,
+                                 quotes=[c.quote for c in answer.citations])  # fmt: skip
                     turns = [*turns, {"role": "user", "content": question},
-                             {"role": "assistant", "content": answer.text}]  # fmt: skip
+                             reply.model_dump()]  # fmt: skip
                     yield shown, shown, turns, "", answer.text
                     return
                 yield shown, shown, turns, "", gr.skip()
