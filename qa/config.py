@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Self
 
@@ -162,7 +163,12 @@ class Settings(BaseSettings):
         return self.data_dir / "uploads"
 
     def bundled_examples(self) -> Path:
-        return self.examples_dir or Path(__file__).resolve().parent.parent / "examples"
+        """``examples_dir``, else the sample article shipped as the data package
+        ``qa._examples`` (the top-level examples/ folder, inside a wheel too)."""
+        if self.examples_dir is not None:
+            return self.examples_dir
+        # A pip-installed package is a folder on disk, so its Traversable is a real path.
+        return Path(str(files("qa._examples")))
 
 
 @lru_cache(maxsize=1)

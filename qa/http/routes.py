@@ -13,6 +13,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from qa.chain import AnswerEvent
 from qa.http.context import Ctx, request_id
 from qa.http.errors import ApiError
+from qa.http.public import public_answer, public_document, public_event
 from qa.types import Answer, Filters, Text, Turn, UploadResult
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def ask(body: AskRequest, ctx: Ctx) -> Answer:
     collection = ctx.assistant.resolve_collection(body.collection)
     answer = ctx.assistant.ask(question, body.history, body.filters, body.mode, collection)
     ctx.metrics.observe_answer(answer, "api")
-    return answer
+    return public_answer(answer)
 
 
 def frame(data: str, event: str | None = None) -> ServerSentEvent:
@@ -98,7 +99,7 @@ def ask_stream(body: AskRequest, ctx: Ctx, request: Request) -> EventSourceRespo
             for event in events:
                 if isinstance(event, AnswerEvent):
                     ctx.metrics.observe_answer(event.answer, "api")
-                yield frame(event.model_dump_json(), event.type)
+                yield frame(public_event(event).model_dump_json(), event.type)
         except Exception:
             log.exception("request %s: streaming answer failed", rid)
             message = f"answering failed (request id {rid})"
@@ -123,7 +124,7 @@ def list_documents(
     """Stored documents, newest first, with their metadata."""
     name = ctx.assistant.resolve_collection(collection)
     docs = ctx.assistant.documents(name)
-    page = [DocumentInfo.model_validate(d) for d in docs[offset : offset + limit]]
+    page = [DocumentInfo.model_validate(public_document(d)) for d in docs[offset : offset + limit]]
     return DocumentPage(
         collection=name, total=len(docs), offset=offset, limit=limit, documents=page
     )
