@@ -52,7 +52,7 @@ class Settings(BaseSettings):
 
     # answering
     mode: str = Field(
-        "local", description="LLM backend: local, openai or extractive (qa.llm.registry)"
+        "local", description="LLM backend: local, openai, ollama or extractive (qa.llm.registry)"
     )
     modes: str | None = Field(
         None,

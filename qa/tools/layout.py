@@ -34,10 +34,7 @@ LENGTH_CHECKED = (
     "qa/ui",
 )
 #: ``path::qualified.function`` -> why it may be longer than ``MAX_LINES``.
-ALLOWED: dict[str, str] = {
-    "qa/chain.py::AnswerChain.run_events": "being split by the answer-path rewrite (issue 11); "
-    "the stale-entry rule fails once it is short, so this line goes with it",
-}
+ALLOWED: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import gradio as gr
 from qa.chain import AnswerEvent, SourcesEvent, TokenEvent
 from qa.documents import SUPPORTED
 from qa.http.context import Context
+from qa.http.public import public_answer
 from qa.service import InvalidRequest
 from qa.types import Filters, IngestResult, Turn
 from qa.ui.render import (
@@ -162,7 +163,7 @@ class PageHandlers:
             raise gr.Error(str(exc)) from exc
         answer = self.assistant.ask(text, turns, page_filters(date_from, date_to, doc_ids))
         self.ctx.metrics.observe_answer(answer, "gradio")
-        return answer.model_dump(mode="json")
+        return public_answer(answer).model_dump(mode="json")
 
 
 def chat_column(max_chars: int) -> dict[str, Any]:

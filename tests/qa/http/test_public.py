@@ -148,11 +148,6 @@ def test_the_openai_client_reads_the_sources_titles_in_the_answer(base_url: str)
     assert citations[0]["title"] in streamed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="qa/ui/page.py's /ask returns the Answer as is; PageHandlers.ask must return "
-    "public_answer(answer) (the page is being changed by another branch)",
-)
 def test_the_page_api_names_no_server_path(base_url: str) -> None:
     from gradio_client import Client
 
