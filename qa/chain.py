@@ -27,7 +27,7 @@ from qa.llm.base import LLMBackend
 from qa.prompts import load_prompt
 from qa.retrieval import HybridSearcher
 from qa.types import Answer, Filters, SearchHit, Source, Turn
-from qa.verify import Claim, Verifier
+from qa.verify import Claim, Thresholds, Verifier
 from vectorstore.embeddings import LocalEmbeddings
 
 NOT_FOUND = "I could not find this in the documents."
@@ -122,7 +122,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         self.policy = backend.policy(settings)
         self.settings = settings
         self.mode = backend.name
-        self.verifier = Verifier(self._embed)
+        self.verifier = Verifier(self._embed, Thresholds(lexical=settings.verify_threshold))
         self.llm_calls = 0  # every call to the model, for tests and metrics
 
     def _embed(self, texts: list[str]) -> list[list[float]]:

@@ -76,7 +76,9 @@ class Settings(BaseSettings):
         20, description="openai mode: evidence sentences shown to the model"
     )
     verify_threshold: float = Field(
-        0.7, description="share of an answer sentence's content words its evidence must hold"
+        0.7,
+        description="share of a claim's content words its evidence must hold for word support "
+        "(fewer count when the meaning is close: qa.verify.Thresholds)",
     )
     max_answer_tokens: int = Field(160, description="completion token limit")
     temperature: float = Field(0.0, description="sampling temperature")

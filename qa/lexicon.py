@@ -201,7 +201,7 @@ def numbers(text: str) -> set[str]:
 
 def has_quantity(text: str) -> bool:
     """An amount: a number with a unit, a currency, a percentage or a scale word."""
-    tokens = [t.lower() for t in _TOKEN.findall(text)]
+    tokens = [t.lower().strip(".,;:'’") for t in _TOKEN.findall(text)]
     for i, token in enumerate(tokens):
         if normalize_number(token) is None and token not in SCALES:
             continue

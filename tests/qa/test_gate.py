@@ -43,6 +43,7 @@ def test_the_kind_of_answer_a_question_wants(question: str, kind: Kind) -> None:
 def test_evidence_without_the_wanted_kind_cannot_answer() -> None:
     assert not holds(Kind.AMOUNT, EXPORTS)
     assert holds(Kind.AMOUNT, "Venezuela exported 700,000 barrels a day.")
+    assert holds(Kind.AMOUNT, "A walrus can weigh 1500 kilograms.")
     assert holds(Kind.DATE, DELEGATION) and not holds(Kind.FUTURE_DATE, DELEGATION)
     assert holds(Kind.FUTURE_DATE, SECOND_ROUND)
     assert kind_missing("How much oil does Venezuela export today?", [ev(1, EXPORTS)])
