@@ -66,12 +66,14 @@ class Assistant:
         paths: Iterable[Path],
         collection: str | None = None,
         progress: ProgressFn | None = None,
+        workers: int = 1,
     ) -> IngestReport:
         ingestor = Ingestor(
             self.store(collection),
             self.settings.chunk_size,
             self.settings.chunk_overlap,
             int(self.settings.max_file_mb * 1_000_000),
+            workers=workers,
         )
         return ingestor.ingest(paths, progress)
 

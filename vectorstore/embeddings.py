@@ -26,6 +26,9 @@ def packaged_model_path() -> Path:
 
 
 SMALL_BATCH = 48
+# The name a collection records for vectors of the packaged model (and that an embedding
+# server serving the same model should use, so that its vectors are accepted too).
+LOCAL_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 class LocalEmbeddings(Embeddings):
@@ -34,6 +37,8 @@ class LocalEmbeddings(Embeddings):
     ``texts_embedded`` counts every text sent to the model, so tests and benchmarks can
     prove that unchanged documents cost no embedding work.
     """
+
+    model_id = LOCAL_MODEL_ID
 
     def __init__(
         self, model_path: Path | None = None, batch_size: int = 64, cache_size: int = 20000

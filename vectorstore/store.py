@@ -210,6 +210,8 @@ class ChunkStore:
             pos += len(d.texts)
         by_text = dict(zip(sentences, vectors[pos:], strict=True))
         for d in docs:
+            if not d.sentence_texts:
+                continue
             for meta, per_chunk in zip(d.metas, d.sentence_texts, strict=True):
                 if per_chunk:
                     meta["sentence_vectors"] = encode_vectors(
