@@ -12,7 +12,8 @@ from qa.ingest import Ingestor, ProgressFn
 from qa.retrieval import HybridRetriever, HybridSearcher
 from qa.types import Answer, Filters, IngestReport, SearchHit, Turn
 from vectorstore.client import make_client
-from vectorstore.embeddings import LocalEmbeddings, shared_embeddings
+from vectorstore.embeddings import CachedEmbeddings
+from vectorstore.remote import make_embeddings
 from vectorstore.store import ChunkStore
 
 if TYPE_CHECKING:
@@ -24,10 +25,16 @@ if TYPE_CHECKING:
 class Assistant:
     """Ingests, searches and answers over the collections of one Chroma store."""
 
-    def __init__(self, settings: Settings, embeddings: LocalEmbeddings | None = None) -> None:
+    def __init__(self, settings: Settings, embeddings: CachedEmbeddings | None = None) -> None:
         offline_env()
         self.settings = settings
-        self.embeddings = embeddings or shared_embeddings(settings.embed_batch_size)
+        self.embeddings = embeddings or make_embeddings(
+            settings.embeddings_url,
+            settings.embeddings_model,
+            settings.embeddings_api_key,
+            settings.embed_batch_size,
+            settings.embeddings_concurrency,
+        )
         self._client: ClientAPI | None = None
         self._stores: dict[str, ChunkStore] = {}
         self._chains: dict[tuple[str, str], AnswerChain] = {}
@@ -52,6 +59,7 @@ class Assistant:
                     self.embeddings,
                     self.settings.index_dir(),
                     index_key=self.settings.chroma_url or str(self.settings.chroma_path()),
+                    lease_s=self.settings.write_lease_s,
                 )
             return self._stores[name]
 
