@@ -61,7 +61,7 @@ def test_bulk_ingest_and_a_tight_loop_writer_lose_nothing(
             capture_output=True, text=True, timeout=900,
         )  # fmt: skip
         done.touch()
-        out, errs = looper.communicate(timeout=600)
+        _, errs = looper.communicate(timeout=600)
     finally:
         if looper.poll() is None:
             looper.kill()

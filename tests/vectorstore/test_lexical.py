@@ -57,7 +57,9 @@ def test_filters_apply_inside_the_engine_before_top_k(tmp_path: Path) -> None:
 def test_a_document_update_replaces_only_its_rows(tmp_path: Path) -> None:
     index = filled(tmp_path)
     new = [IndexRow("alpha:1", "alpha", "The alpha reactor moved to Quokka.", 20210105)]
-    assert index.apply([DocVersion("alpha", "v2", new), DocVersion("beta", "v1", ROWS["beta"])]) == 1
+    assert (
+        index.apply([DocVersion("alpha", "v2", new), DocVersion("beta", "v1", ROWS["beta"])]) == 1
+    )
     assert [h[0] for h in index.search("quokka lyon", 5)] == ["alpha:1"]
     assert index.versions() == {"alpha": "v2", "beta": "v1", "gamma": "v1"}
     index.apply([DocVersion("gamma", None)])

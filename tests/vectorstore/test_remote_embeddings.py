@@ -51,7 +51,7 @@ def test_remote_vectors_equal_local_ones_in_order_through_retries(
 
 def test_a_refusal_is_a_clear_error_naming_the_model(embedding_server: str) -> None:
     remote = RemoteEmbeddings(embedding_server, "no-such-model", retries=1)
-    with pytest.raises(EmbeddingServerError, match="404.*no-such-model"):
+    with pytest.raises(EmbeddingServerError, match=r"404.*no-such-model"):
         remote.embed_documents(["x"])
 
 
@@ -69,5 +69,5 @@ def test_ingest_and_search_through_the_server_then_refuse_another_model(
     # The same model served locally is the same model: the collection accepts it.
     assert Assistant(settings.model_copy(update={"embeddings_url": None}), embeddings).store()
     other = settings.model_copy(update={"embeddings_model": "nomic-embed-text"})
-    with pytest.raises(EmbeddingMismatch, match="all-MiniLM-L6-v2.*nomic-embed-text"):
+    with pytest.raises(EmbeddingMismatch, match=r"all-MiniLM-L6-v2.*nomic-embed-text"):
         Assistant(other).store()
