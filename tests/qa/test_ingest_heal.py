@@ -85,3 +85,26 @@ def test_repair_spares_a_live_lease_and_clears_an_expired_one(
     assert store.repair() == 1
     assert store.get(["live:x:0"]) and not store.get(["dead:x:0"])
     assert [m["doc_id"] for m in registry.lease_records()] == ["live"]
+
+
+def test_docs_check_finds_a_document_without_chunks_and_reingest_heals_it(
+    tmp_path: Path,
+) -> None:
+    from tests.qa.test_cli import citeqa
+
+    data = tmp_path / "data"
+    assert citeqa(data, "ingest", str(SAMPLE)).returncode == 0
+    settings = Settings(data_dir=data)
+    store = Assistant(settings).store()
+    (doc_id,) = store.documents()
+    store.chunks.delete(where={"doc_id": doc_id})  # registry record, no chunks
+    del store
+    check = citeqa(data, "docs", "check")
+    assert check.returncode == 1 and f"{doc_id}: 0 of " in check.stderr
+    again = citeqa(data, "ingest", str(SAMPLE))
+    assert "added 0, updated 1, unchanged 0, failed 0" in again.stdout, again.stderr
+    assert "healed" in again.stderr
+    check = citeqa(data, "docs", "check")
+    assert check.returncode == 0 and "0 damaged documents" in check.stdout
+    hits = citeqa(data, "search", "Promsvyazbank", "--k", "1", "--json")
+    assert "Promsvyazbank" in hits.stdout

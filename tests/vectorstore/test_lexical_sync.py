@@ -77,3 +77,50 @@ def test_a_lost_index_folder_is_rebuilt_from_chroma(
     shutil.rmtree(path)
     again = Assistant(embedded_settings, embeddings=embeddings)
     assert again.store().lexical_index().search("Venezuela oil", 5) == expected
+
+
+READER = """
+import sys, time
+from pathlib import Path
+from qa.config import Settings
+from qa.service import Assistant
+from vectorstore.lexical import LexicalIndex
+
+applied = []
+real = LexicalIndex._write
+LexicalIndex._write = lambda self, changes: (applied.extend(c.doc_id for c in changes),
+                                             real(self, changes))[1]
+settings = Settings(data_dir=Path(sys.argv[1]), chroma_url=sys.argv[2], collection="proc-lex")
+store = Assistant(settings).store()
+print("before", len(store.lexical_index().search("Promsvyazbank", 3)), flush=True)
+applied.clear()
+while not Path(sys.argv[3]).exists():
+    time.sleep(0.05)
+print("after", len(store.lexical_index().search("Promsvyazbank", 3)),
+      len(store.lexical_index().search("thorium", 3)), ",".join(applied), flush=True)
+"""
+
+
+def test_a_removal_reaches_another_process_without_a_rebuild(
+    chroma_server: str, embeddings, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    settings = Settings(data_dir=tmp_path / "w", chroma_url=chroma_server, collection="proc-lex")
+    writer = Assistant(settings, embeddings=embeddings)
+    writer.ingest([SAMPLE, small_corpus(tmp_path / "docs")])
+    go = tmp_path / "go"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(tmp_path / "r"), chroma_server, str(go)],
+        stdout=subprocess.PIPE, text=True, env=dict(os.environ),
+    )  # fmt: skip
+    assert reader.stdout is not None
+    assert reader.stdout.readline().split() == ["before", "1"]
+    sample = next(d["doc_id"] for d in writer.documents() if d["date"] == "2022-03-07")
+    writer.remove(sample)
+    go.touch()
+    out, _ = reader.communicate(timeout=120)
+    # The other process dropped exactly that document; the rest stayed searchable.
+    assert out.split() == ["after", "0", "1", sample]
