@@ -12,7 +12,8 @@ the time to add one document until both searches find it, the cold start of
 ``--keep DIR`` (an absolute path) leaves a store that ``CITEQA_DATA_DIR=DIR citeqa serve``
 opens; run again with the same ``--keep`` to measure an existing store without rebuilding.
 ``--old`` also measures the JSON BM25 index this replaced (vectorstore/lexical.py at
-738df4d, taken from git) on the same chunks: its build, save, load and query.
+738df4d, taken from git) on the same chunks: its build, save, load and query; ``--fts5``
+measures SQLite FTS5 on the same terms and queries (the engine tantivy was chosen over).
 """
 
 from __future__ import annotations
@@ -265,7 +266,14 @@ def store_cold_start(data_dir: Path) -> float:
     return float(out.strip().splitlines()[-1])
 
 
-def old_index(store: ChunkStore, queries: list[str]) -> dict[str, float]:
+def stored_rows(store: ChunkStore) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every chunk's id, text and filter fields, read back from Chroma."""
+    return [(i, t or "", {"doc_id": m.get("doc_id"), "date_ord": m.get("date_ord")})
+            for ids, metas, texts in store._pages(store.chunks, ["metadatas", "documents"])
+            for i, m, t in zip(ids, metas, texts, strict=True)]  # fmt: skip
+
+
+def old_index(rows: list[tuple[str, str, dict[str, Any]]], queries: list[str]) -> dict[str, float]:
     """The replaced JSON BM25 index on the same chunks: build, save, load, query."""
     show = ["git", "-C", str(REPO), "show", f"{OLD_COMMIT}:vectorstore/lexical.py"]
     source = subprocess.run(show, check=True, capture_output=True, text=True).stdout
@@ -276,9 +284,6 @@ def old_index(store: ChunkStore, queries: list[str]) -> dict[str, float]:
         assert spec and spec.loader
         old = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(old)
-        rows = [(i, t or "", {"doc_id": m.get("doc_id"), "date_ord": m.get("date_ord")})
-                for ids, metas, texts in store._pages(store.chunks, ["metadatas", "documents"])
-                for i, m, t in zip(ids, metas, texts, strict=True)]  # fmt: skip
         start = time.perf_counter()
         index = old.BM25Index.build(rows, "bench")
         build_s = time.perf_counter() - start
@@ -294,6 +299,41 @@ def old_index(store: ChunkStore, queries: list[str]) -> dict[str, float]:
             "old_lexical_p50_ms": p50, "old_lexical_p95_ms": p95, "old_file_mb": size_mb,
             # Every write changed the generation: the next question rebuilt and saved it all.
             "old_add_document_s": build_s + save_s}  # fmt: skip
+
+
+def fts5_index(rows: list[tuple[str, str, dict[str, Any]]], queries: list[str]) -> dict[str, float]:
+    """SQLite FTS5 on the same pre-stemmed terms, ranked by its bm25(): the engine this
+    module compared tantivy against (filters as a join on an indexed date column)."""
+    import sqlite3
+
+    from vectorstore.tokens import terms
+
+    def match(query: str) -> str:
+        return " OR ".join(f'"{t}"' for t in sorted(set(terms(query))) if "'" not in t) or '""'
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = sqlite3.connect(Path(tmp) / "fts.sqlite")
+        db.executescript(
+            "CREATE TABLE chunks (rowid INTEGER PRIMARY KEY, chunk_id TEXT, date_ord INTEGER);"
+            "CREATE INDEX by_date ON chunks(date_ord);"
+            "CREATE VIRTUAL TABLE fts USING fts5(terms, tokenize='ascii');"
+        )
+        start = time.perf_counter()
+        with db:
+            for n, (chunk_id, text, meta) in enumerate(rows, start=1):
+                words = " ".join(t for t in terms(text) if "'" not in t)
+                db.execute("INSERT INTO chunks VALUES (?, ?, ?)", (n, chunk_id, meta["date_ord"]))
+                db.execute("INSERT INTO fts(rowid, terms) VALUES (?, ?)", (n, words))
+        build_s = time.perf_counter() - start
+        plain = "SELECT rowid, bm25(fts) AS s FROM fts WHERE fts MATCH ? ORDER BY s LIMIT 30"
+        window = ("SELECT c.chunk_id, bm25(fts) AS s FROM fts JOIN chunks c ON c.rowid = fts.rowid"
+                  " WHERE fts MATCH ? AND c.date_ord BETWEEN 20190101 AND 20191231"
+                  " ORDER BY s LIMIT 30")  # fmt: skip
+        p50, p95 = timed(lambda q: db.execute(plain, (match(q),)).fetchall(), queries)
+        f50, f95 = timed(lambda q: db.execute(window, (match(q),)).fetchall(), queries)
+        db.close()
+    return {"fts5_build_s": build_s, "fts5_lexical_p50_ms": p50, "fts5_lexical_p95_ms": p95,
+            "fts5_filtered_p50_ms": f50, "fts5_filtered_p95_ms": f95}  # fmt: skip
 
 
 def measure(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -319,8 +359,12 @@ def measure(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     )
     result["add_document_s"] = add_document(store, texts, searcher)
     result["bench_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if args.old:
-        result.update(old_index(store, queries))
+    if args.old or args.fts5:
+        rows = stored_rows(store)
+        if args.old:
+            result.update(old_index(rows, queries))
+        if args.fts5:
+            result.update(fts5_index(rows, queries))
     return result
 
 
@@ -333,6 +377,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="where to write the results")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--old", action="store_true", help="also measure the replaced index")
+    parser.add_argument("--fts5", action="store_true", help="also measure SQLite FTS5")
     parser.add_argument("--no-serve", action="store_true", help="skip the cold start")
     args = parser.parse_args()
 
