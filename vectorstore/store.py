@@ -25,7 +25,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from vectorstore.codec import decode_vectors, encode_vectors
-from vectorstore.lexical import DocVersion, IndexRow, LexicalIndex
+from vectorstore.follow import LexicalFollower
+from vectorstore.lexical import LexicalIndex
 from vectorstore.registry import PAGE, Registry
 
 if TYPE_CHECKING:
@@ -37,8 +38,6 @@ Collection = Any
 
 # Chroma rejects larger single writes; stay well below its max batch size.
 WRITE_BATCH = 2000
-# Documents whose chunks are fetched from Chroma per lexical catch-up step.
-SYNC_DOCS = 200
 MODEL_KEY = "embedding_model"
 
 
@@ -130,8 +129,7 @@ class ChunkStore:
         )
         key = hashlib.sha1(f"{index_key}|{name}".encode()).hexdigest()[:10]
         self.index_path = index_dir / f"lexical-{name}-{key}" if index_dir else None
-        self._lexical: LexicalIndex | None = None
-        self._lexical_gen: str | None = None
+        self.lexical = LexicalFollower(self.chunks, self.index_path)
         self._lock = threading.RLock()
 
     def _check_model(self) -> None:
@@ -194,7 +192,11 @@ class ChunkStore:
                     )
             self.registry.bump()
             # Inside the leases: a later writer of the same document indexes after us.
-            self._index_written(docs, changed_at)
+            self.lexical.written(
+                [(d.doc_id, d.doc_hash, list(zip(d.ids, d.texts, d.metas, strict=True)))
+                 for d in docs],
+                changed_at,
+            )  # fmt: skip
 
     def _embed(self, docs: Sequence[DocumentWrite]) -> None:
         """Chunk texts and sentence texts in one batch (repeated sentences once)."""
@@ -226,8 +228,7 @@ class ChunkStore:
             self.registry.tombstone(doc_id)
             self.chunks.delete(where={"doc_id": doc_id})
             self.registry.bump()
-            if self._lexical is not None or self.index_path is not None:
-                self._open_lexical().apply([DocVersion(doc_id, None)])
+            self.lexical.removed(doc_id)
         return True
 
     def repair(self) -> int:
@@ -331,54 +332,7 @@ class ChunkStore:
     def lexical_index(self) -> LexicalIndex:
         """The lexical index, caught up with every commit and removal in Chroma."""
         gen, docs = self.registry.documents()
-        with self._lock:
-            index = self._open_lexical()
-            index.refresh()
-            if self._lexical_gen != gen:
-                self._catch_up(index, docs)
-                self._lexical_gen = gen
-            return index
-
-    def _open_lexical(self) -> LexicalIndex:
-        if self._lexical is None:
-            self._lexical = LexicalIndex(self.index_path)
-        return self._lexical
-
-    def _catch_up(self, index: LexicalIndex, docs: dict[str, dict[str, Any]]) -> None:
-        """Index what changed since the index last looked: only those documents."""
-        indexed = index.versions()
-        changed = [d for d, meta in docs.items() if indexed.get(d) != _version(meta)]
-        gone = [DocVersion(d, None) for d in indexed if d not in docs]
-        if gone:
-            index.apply(gone)
-        for start in range(0, len(changed), SYNC_DOCS):
-            batch = changed[start : start + SYNC_DOCS]
-            rows: dict[str, list[IndexRow]] = {d: [] for d in batch}
-            got = self.chunks.get(
-                where={"doc_id": {"$in": batch}}, include=["documents", "metadatas"]
-            )
-            for chunk_id, text, meta in zip(
-                got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True
-            ):
-                doc_id = str((meta or {}).get("doc_id"))
-                if docs[doc_id].get("doc_hash") == meta.get("doc_hash"):
-                    rows[doc_id].append(_row(chunk_id, text or "", meta))
-            index.apply([DocVersion(d, _version(docs[d]), rows[d]) for d in batch])
-
-    def _index_written(self, docs: Sequence[DocumentWrite], changed_at: float) -> None:
-        """The writer indexes its own documents at once, from the rows in hand."""
-        if self._lexical is None and self.index_path is None:
-            return
-        self._open_lexical().apply(
-            [
-                DocVersion(
-                    d.doc_id,
-                    _version({"doc_hash": d.doc_hash, "changed_at": changed_at}),
-                    [_row(i, t, m) for i, t, m in zip(d.ids, d.texts, d.metas, strict=True)],
-                )
-                for d in docs
-            ]
-        )
+        return self.lexical.caught_up(gen, docs)
 
     def _pages(
         self, collection: Collection, include: list[str]
@@ -395,20 +349,3 @@ class ChunkStore:
             if len(ids) < PAGE:
                 return
             offset += PAGE
-
-
-def _version(meta: dict[str, Any]) -> str:
-    """A commit's identity: the content hash and when it was committed."""
-    return f"{meta.get('doc_hash')}@{meta.get('changed_at', 0)}"
-
-
-def _row(chunk_id: str, text: str, meta: dict[str, Any]) -> IndexRow:
-    date_ord = meta.get("date_ord")
-    collection = meta.get("collection")
-    return IndexRow(
-        chunk_id,
-        str(meta.get("doc_id")),
-        text,
-        int(date_ord) if date_ord is not None else None,
-        str(collection) if collection else None,
-    )
