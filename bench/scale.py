@@ -71,6 +71,11 @@ class RandomEmbeddings(Embeddings):
         start = self.rng.randrange(len(self.pool) - n) if n < len(self.pool) else 0
         return self.pool[start : start + n]
 
+    def fresh(self, n: int) -> list[list[float]]:
+        """Vectors no stored chunk shares (pool vectors repeat past 50,000 chunks)."""
+        m = np.random.default_rng(self.rng.randrange(2**32)).normal(size=(n, DIM))
+        return (m / np.linalg.norm(m, axis=1, keepdims=True)).tolist()
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.vectors(len(texts))
 
@@ -200,6 +205,7 @@ def add_document(store: ChunkStore, texts: TextModel, searcher: HybridSearcher) 
     doc = make_doc(texts, 9_000_000 + random.randrange(1_000_000), embeddings)
     marker = "Zyxquorblat" + str(random.randrange(10**6))
     doc.texts[0] = f"{marker} {doc.texts[0]}"
+    doc.vectors = embeddings.fresh(len(doc.texts))
     start = time.perf_counter()
     store.write([doc])
     found_lexical = store.lexical_index().search(marker.lower(), 3)
