@@ -257,7 +257,8 @@ from qa.retrieval import HybridSearcher
 from vectorstore.client import make_client
 from vectorstore.store import ChunkStore
 settings = Settings(data_dir=Path(sys.argv[1]))
-store = ChunkStore(make_client(settings.chroma_path()), settings.collection, RandomEmbeddings(),
+client = make_client(settings.chroma_path())
+store = ChunkStore(client, settings.collection, RandomEmbeddings(pool=16),
                    settings.index_dir(), index_key=str(settings.chroma_path()))
 HybridSearcher(store).search("harbour authority budget", 6)
 print(time.perf_counter() - start)

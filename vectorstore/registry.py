@@ -23,10 +23,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from vectorstore.snapshot import RegistrySnapshot
+
 GENERATION_ID = "__generation__"
 LEASE_PREFIX = "__lease__:"
 PAGE = 1000
-# How far back a catch-up reads before the newest change it saw (clock skew between hosts).
+# How far back a catch-up reads before the newest change it saw. Every catch-up looks
+# back RECENT_S (commits a moment apart may land out of order); at most every SWEEP_S,
+# and on start, one looks back MARGIN_S (clocks of writer hosts a little apart, a writer
+# stalled between taking its timestamp and writing). Reading back far on every catch-up
+# would reread a whole bulk ingest's records for each question asked during it.
+RECENT_S = 5.0
+SWEEP_S = 60.0
 MARGIN_S = 600.0
 
 
@@ -42,14 +50,23 @@ def _kind(meta: dict[str, Any]) -> str:
 class Registry:
     """Reads and writes the registry collection; keeps a per-process mirror of it."""
 
-    def __init__(self, collection: Any, lease_s: float = 300.0, wait_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        collection: Any,
+        lease_s: float = 300.0,
+        wait_s: float = 120.0,
+        snapshot: RegistrySnapshot | None = None,
+    ) -> None:
         self.collection = collection
         self.lease_s = lease_s
         self.wait_s = wait_s
+        self.snapshot = snapshot
         self._lock = threading.RLock()
         self._docs: dict[str, dict[str, Any]] | None = None
         self._gen: str | None = None
         self._watermark = 0.0
+        self._swept = 0.0
+        self._unswept = False
 
     # --- generation --------------------------------------------------------------------
 
@@ -67,24 +84,48 @@ class Registry:
         """(generation, committed documents by id), caught up from the change log."""
         gen = self.generation()
         with self._lock:
-            if self._docs is not None and self._gen == gen:
+            now = time.monotonic()
+            sweep = self._unswept and now - self._swept >= SWEEP_S
+            if self._docs is not None and self._gen == gen and not sweep:
                 return gen, self._docs
             docs = dict(self._docs or {})
+            where: dict[str, Any] | None
             if self._docs is None:
-                where: dict[str, Any] | None = None
+                saved = self.snapshot.load() if self.snapshot else None
+                if saved is not None:
+                    self._apply(docs, saved[0])
+                    self._watermark = saved[1]
+                sweep = saved is not None
+                where = None if saved is None else self._since(MARGIN_S)
             else:
-                where = {"changed_at": {"$gte": self._watermark - MARGIN_S}}
-            for doc_id, meta in self._records(where):
-                kind = _kind(meta)
-                if kind == "doc":
-                    docs[doc_id] = meta
-                elif kind == "removed":
-                    docs.pop(doc_id, None)
-                else:
-                    continue
-                self._watermark = max(self._watermark, float(meta.get("changed_at", 0.0)))
+                where = self._since(MARGIN_S if sweep else RECENT_S)
+            if sweep or where is None:
+                self._swept, self._unswept = now, False
+            else:
+                self._unswept = True
+            records = [r for r in self._records(where) if _kind(r[1]) in ("doc", "removed")]
+            self._apply(docs, records)
+            if self.snapshot is not None and records:
+                self.snapshot.save(records, self._watermark)
             self._docs, self._gen = docs, gen
             return gen, docs
+
+    def _since(self, seconds: float) -> dict[str, Any]:
+        return {"changed_at": {"$gte": self._watermark - seconds}}
+
+    def _apply(
+        self, docs: dict[str, dict[str, Any]], records: list[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Records onto the mirror: a commit sets a document, a tombstone removes it."""
+        for doc_id, meta in records:
+            kind = _kind(meta)
+            if kind == "doc":
+                docs[doc_id] = meta
+            elif kind == "removed":
+                docs.pop(doc_id, None)
+            else:
+                continue
+            self._watermark = max(self._watermark, float(meta.get("changed_at", 0.0)))
 
     def document(self, doc_id: str) -> dict[str, Any] | None:
         """The committed record, read fresh from Chroma."""

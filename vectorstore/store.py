@@ -28,6 +28,7 @@ from vectorstore.codec import decode_vectors, encode_vectors
 from vectorstore.follow import LexicalFollower
 from vectorstore.lexical import LexicalIndex
 from vectorstore.registry import PAGE, Registry
+from vectorstore.snapshot import RegistrySnapshot
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -121,14 +122,17 @@ class ChunkStore:
             embedding_function=None,
         )
         self._check_model()
+        key = hashlib.sha1(f"{index_key}|{name}".encode()).hexdigest()[:10]
+        self.index_path = index_dir / f"lexical-{name}-{key}" if index_dir else None
         self.registry = Registry(
             client.get_or_create_collection(
                 f"{name}-registry", metadata={"hnsw:space": "cosine"}, embedding_function=None
             ),
             lease_s=lease_s,
+            snapshot=RegistrySnapshot(self.index_path / "registry.sqlite")
+            if self.index_path
+            else None,
         )
-        key = hashlib.sha1(f"{index_key}|{name}".encode()).hexdigest()[:10]
-        self.index_path = index_dir / f"lexical-{name}-{key}" if index_dir else None
         self.lexical = LexicalFollower(self.chunks, self.index_path)
         self._lock = threading.RLock()
 
