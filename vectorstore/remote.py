@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from vectorstore.embeddings import CachedEmbeddings
+from vectorstore.embeddings import CachedEmbeddings, shared_embeddings
 
 # Worth retrying: the server is starting, overloaded or briefly unreachable.
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -100,6 +100,4 @@ def make_embeddings(
     """The remote model when a URL is configured, else the shared packaged model."""
     if url:
         return RemoteEmbeddings(url, model, api_key, batch_size, concurrency)
-    from vectorstore.embeddings import shared_embeddings
-
     return shared_embeddings(batch_size)
