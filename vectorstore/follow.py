@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from vectorstore.lexical import DocVersion, IndexRow, LexicalIndex
+from vectorstore.registry import Registry
 
 # Documents whose chunks are read from Chroma per catch-up step (one index transaction).
 SYNC_DOCS = 200
@@ -46,6 +47,7 @@ class LexicalFollower:
         self.folder = folder
         self._index: LexicalIndex | None = None
         self._gen: str | None = None
+        self._seq = -1  # before any position: the first look compares everything
         self._lock = threading.RLock()
 
     def index(self) -> LexicalIndex:
@@ -54,24 +56,31 @@ class LexicalFollower:
                 self._index = LexicalIndex(self.folder)
             return self._index
 
-    def caught_up(self, gen: str, docs: dict[str, dict[str, Any]]) -> LexicalIndex:
-        """The index, after applying whatever changed since generation ``gen`` was seen."""
+    def caught_up(self, registry: Registry) -> LexicalIndex:
+        """The index, after applying whatever the registry changed since the last look."""
+        gen, docs = registry.documents()
         with self._lock:
             index = self.index()
             index.refresh()
             if self._gen != gen:
-                self._catch_up(index, docs)
+                self._seq, changed = registry.changes(self._seq)
+                self._catch_up(index, docs, changed)
                 self._gen = gen
             return index
 
-    def _catch_up(self, index: LexicalIndex, docs: dict[str, dict[str, Any]]) -> None:
-        indexed = index.versions()
-        changed = [d for d, meta in docs.items() if indexed.get(d) != version(meta)]
-        gone = [DocVersion(d, None) for d in indexed if d not in docs]
+    def _catch_up(
+        self, index: LexicalIndex, docs: dict[str, dict[str, Any]], changed: list[str] | None
+    ) -> None:
+        """Index the documents whose committed version differs from the index's; only the
+        ``changed`` ones are compared when known, all of them otherwise (first look)."""
+        ids = list(docs) if changed is None else list(dict.fromkeys(changed))
+        indexed = index.versions(None if changed is None else ids)
+        stale = [d for d in ids if d in docs and indexed.get(d) != version(docs[d])]
+        gone = [d for d in (indexed if changed is None else ids) if d not in docs and d in indexed]
         if gone:
-            index.apply(gone)
-        for start in range(0, len(changed), SYNC_DOCS):
-            batch = changed[start : start + SYNC_DOCS]
+            index.apply([DocVersion(d, None) for d in gone])
+        for start in range(0, len(stale), SYNC_DOCS):
+            batch = stale[start : start + SYNC_DOCS]
             rows: dict[str, list[IndexRow]] = {d: [] for d in batch}
             got = self.chunks.get(
                 where={"doc_id": {"$in": batch}}, include=["documents", "metadatas"]

@@ -124,10 +124,18 @@ class LexicalIndex:
 
     # --- state -------------------------------------------------------------------------
 
-    def versions(self) -> dict[str, str]:
-        """The indexed version of every document."""
+    def versions(self, doc_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """The indexed version of these documents (of every document when None)."""
         with self._lock:
-            return dict(self.db.execute("SELECT doc_id, version FROM indexed").fetchall())
+            if doc_ids is None:
+                return dict(self.db.execute("SELECT doc_id, version FROM indexed").fetchall())
+            return dict(
+                self.db.execute(
+                    "SELECT doc_id, version FROM indexed WHERE doc_id IN "
+                    "(SELECT value FROM json_each(?))",
+                    (_json_list(doc_ids),),
+                ).fetchall()
+            )
 
     def meta(self, key: str) -> str | None:
         with self._lock:

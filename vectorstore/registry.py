@@ -67,6 +67,10 @@ class Registry:
         self._watermark = 0.0
         self._swept = 0.0
         self._unswept = False
+        # Ids of documents in the order their records reached the mirror, so a follower
+        # (the lexical index) looks only at what changed since its last look.
+        self._log: list[str] = []
+        self._log_start = 0
 
     # --- generation --------------------------------------------------------------------
 
@@ -108,7 +112,20 @@ class Registry:
             if self.snapshot is not None and records:
                 self.snapshot.save(records, self._watermark)
             self._docs, self._gen = docs, gen
+            if len(self._log) > 2 * len(docs) + 100_000:
+                # Followers this far behind compare everything instead.
+                self._log_start += len(self._log)
+                self._log = []
             return gen, docs
+
+    def changes(self, since: int) -> tuple[int, list[str] | None]:
+        """(position now, ids of documents changed after position ``since``); None when
+        the log no longer reaches back that far and everything must be compared."""
+        with self._lock:
+            end = self._log_start + len(self._log)
+            if since < self._log_start:
+                return end, None
+            return end, self._log[since - self._log_start :]
 
     def _since(self, seconds: float) -> dict[str, Any]:
         return {"changed_at": {"$gte": self._watermark - seconds}}
@@ -125,6 +142,7 @@ class Registry:
                 docs.pop(doc_id, None)
             else:
                 continue
+            self._log.append(doc_id)
             self._watermark = max(self._watermark, float(meta.get("changed_at", 0.0)))
 
     def document(self, doc_id: str) -> dict[str, Any] | None:
