@@ -212,14 +212,13 @@ def add_document(store: ChunkStore, texts: TextModel, searcher: HybridSearcher) 
     start = time.perf_counter()
     store.write([doc])
     found_lexical = store.lexical_index().search(marker.lower(), 3)
-    # Restricted to the new document: random vectors have no neighbourhood structure, so
-    # an unrestricted HNSW search may miss even an exact match (real text vectors do not).
-    got = store.chunks.query(
-        query_embeddings=[doc.vectors[0]], n_results=1, where={"doc_id": doc.doc_id}, include=[]
-    )
+    # Its own vector among the 30 nearest: random vectors have no neighbourhood structure,
+    # so HNSW may rank an exact match below the top 1 (real text vectors do not). Not
+    # restricted by a where on doc_id: Chroma evaluates that over every chunk (1.3 s at 500k).
+    got = store.chunks.query(query_embeddings=[doc.vectors[0]], n_results=30, include=[])
     elapsed = time.perf_counter() - start
     assert found_lexical and found_lexical[0][0] == doc.ids[0], found_lexical
-    assert got["ids"][0][0] == doc.ids[0]
+    assert doc.ids[0] in got["ids"][0]
     assert doc.ids[0] in [h.chunk.id for h in searcher.search(marker, 30)]
     return elapsed
 
