@@ -1,9 +1,9 @@
 """The BM25 index over chunk texts, in tantivy. Derived from Chroma, never the source of truth.
 
 Why tantivy and not SQLite FTS5: FTS5 scores every row that matches any query term, so a
-question with one common word costs time in proportion to the collection (measured p95 35 ms
-at 100k chunks, 170+ ms at 500k: docs/scale.md); tantivy's block-max WAND skips postings that
-cannot reach the top k (p95 under 2 ms at 500k).
+question with one common word costs time in proportion to the collection (p95 30 ms at 100k
+chunks, 1.6 s at 500k: docs/scale.md); tantivy's block-max WAND skips postings that cannot
+reach the top k (p95 7 ms at 500k, the per-question generation check included).
 
 State beside the tantivy folder, in SQLite (``state.sqlite``): which version of each document
 is indexed. Every change happens inside one SQLite write transaction, which is also the lock
