@@ -85,9 +85,15 @@ def ingest(
         report = service.ingest(paths, progress=advance, workers=workers)
     for result in report.results:
         if result.status == "failed":
-            err.print(f"[red]failed[/red]  {escape(result.path)}: {escape(str(result.reason))}")
+            # soft_wrap: a long path stays on one line, whole, for the reader and for grep.
+            err.print(
+                f"[red]failed[/red]  {escape(result.path)}: {escape(str(result.reason))}",
+                soft_wrap=True,
+            )
         elif result.reason:
-            err.print(f"{result.status}  {result.path}: {result.reason}", markup=False)
+            err.print(
+                f"{result.status}  {result.path}: {result.reason}", markup=False, soft_wrap=True
+            )
     console.print(
         f"added {report.count('added')}, updated {report.count('updated')}, "
         f"unchanged {report.count('unchanged')}, failed {report.count('failed')}"
@@ -160,7 +166,11 @@ def docs_check(collection: CollectionOpt = None) -> None:
     ingesting such a document's file again heals it."""
     problems = assistant(collection).store(collection).check()
     for p in problems:
-        err.print(f"damaged  {p.doc_id}: {p.present} of {p.expected} chunks present", markup=False)
+        err.print(
+            f"damaged  {p.doc_id}: {p.present} of {p.expected} chunks present",
+            markup=False,
+            soft_wrap=True,
+        )
     console.print(f"{len(problems)} damaged documents")
     if problems:
         raise typer.Exit(1)
