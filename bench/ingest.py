@@ -1,9 +1,11 @@
 """Ingestion throughput (chunks/s) of citeqa against raw sentence-transformers encoding.
 
 Ingests the sample Reuters article plus the 597 ClapNQ passages into a fresh embedded store
-through the real service, then encodes exactly the stored chunk texts with the bare
-SentenceTransformer as the baseline; the target is ingest/raw >= 0.85. A second table shows
-that re-ingesting the unchanged corpus embeds nothing.
+through the real service. Ingest embeds every chunk *and every sentence of every chunk*
+(the sentence vectors evidence selection reads), so the baseline encodes exactly those
+texts (the stored chunk texts plus their distinct sentences) with the bare
+SentenceTransformer; the target is ingest/raw >= 0.85 on the same texts. A second table
+shows that re-ingesting the unchanged corpus embeds nothing.
 
 Run from the repo root:
 
@@ -35,7 +37,10 @@ from bench.common import (
 )
 from qa.config import Settings
 from qa.evaluation.datasets import prepare_clapnq
+from qa.ingest import sentence_texts
+from qa.schema import to_chunk
 from qa.service import Assistant
+from vectorstore.store import StoredChunk
 
 TARGET = 0.85
 
@@ -46,14 +51,22 @@ def measure(sources: list[Path], workdir: Path) -> dict[str, Any]:
     a.embeddings.embed_documents(["warm up"])  # model loading is not ingestion
     with Timer() as opened:  # neither is importing chromadb and opening the store
         a.store()
+    embedded_before = a.embeddings.texts_embedded
     with Timer() as ingest:
         report = a.ingest(sources)
+    embedded = a.embeddings.texts_embedded - embedded_before
     failed = [r for r in report.results if r.status == "failed"]
     if failed:
         raise SystemExit(f"ingest failed: {failed[0].path}: {failed[0].reason}")
     chunks = a.store().count()
 
-    texts: list[str] = a.store().chunks.get(include=["documents"])["documents"]
+    got = a.store().chunks.get(include=["documents", "metadatas"])
+    stored = [
+        to_chunk(StoredChunk(i, t or "", dict(m or {})))
+        for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+    ]
+    sentences = dict.fromkeys(s for c in stored for s in sentence_texts(c))
+    texts = [c.text for c in stored] + list(sentences)
     with Timer() as raw:
         a.embeddings.model.encode(
             texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
@@ -64,13 +77,16 @@ def measure(sources: list[Path], workdir: Path) -> dict[str, Any]:
         a.ingest(sources)
     return {
         "chunks": chunks,
+        "texts_embedded": embedded,
+        "sentences": len(sentences),
         "raw_texts": len(texts),
         "store_open_s": opened.wall,
         "ingest_s": ingest.wall,
         "ingest_cpu_s": ingest.cpu,
         "raw_s": raw.wall,
         "raw_cpu_s": raw.cpu,
-        "ratio": rate(chunks, ingest.wall) / rate(len(texts), raw.wall),
+        # Same texts on both sides: the ratio of rates is the ratio of times.
+        "ratio": raw.wall / ingest.wall,
         "reingest_s": again.wall,
         "reingest_embedded": a.embeddings.texts_embedded - before,
         "loadavg_1m_after": os.getloadavg()[0],
@@ -99,14 +115,19 @@ def main() -> None:
         sources = [sample, corpus / "docs.jsonl"]
         runs = [measure(sources, Path(tmp) / f"run{n}") for n in range(max(1, args.repeat))]
 
-    chunks = runs[0]["chunks"]
-    ingest, raw = summary(runs, "ingest", chunks), summary(runs, "raw", runs[0]["raw_texts"])
-    ratio = ingest["chunks_per_s"] / raw["chunks_per_s"]
+    chunks, n_texts = runs[0]["chunks"], runs[0]["raw_texts"]
+    ingest, raw = summary(runs, "ingest", chunks), summary(runs, "raw", chunks)
+    ratio = raw["best_s"] / ingest["best_s"]
     ratio_cpu = raw["best_cpu_s"] / ingest["best_cpu_s"]
     ratio_med = statistics.median(r["ratio"] for r in runs)
     met = ratio >= TARGET
 
-    print(f"ingestion: sample article + ClapNQ passages, best of {len(runs)} run(s)\n")
+    print(f"ingestion: sample article + ClapNQ passages, best of {len(runs)} run(s)")
+    print(
+        f"every chunk and every sentence is embedded: {chunks} chunks + "
+        f"{runs[0]['sentences']} distinct sentences = {n_texts} texts "
+        f"(ingest sent {runs[0]['texts_embedded']} to the model)\n"
+    )
     print_table(
         ["system", "chunks", "seconds", "chunks/s", "median s", "cpu s"],
         [
@@ -141,7 +162,8 @@ def main() -> None:
             "machine": machine_info(),
             "sources": [str(sample), "clapnq docs.jsonl (597 passages)"],
             "ingest": ingest,
-            "raw_encode": {**raw, "batch_size": 64},
+            "raw_encode": {**raw, "texts": n_texts, "batch_size": 64},
+            "sentences_embedded": True,
             "ratio": ratio,
             "ratio_median": ratio_med,
             "ratio_cpu": ratio_cpu,

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from qa.config import Settings, get_settings
@@ -22,7 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-docs_app = typer.Typer(help="List and remove stored documents.", no_args_is_help=True)
+docs_app = typer.Typer(help="List, check and remove stored documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 console = Console()
 err = Console(stderr=True)
@@ -53,6 +61,9 @@ def assistant(collection: str | None = None, mode: str | None = None) -> Assista
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files or folders (folders recurse)")],
     collection: CollectionOpt = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="batches embedded and written at once")
+    ] = 1,
 ) -> None:
     """Add or update documents; unchanged ones cost nothing. Exit 3 when some failed."""
     service = assistant(collection)
@@ -60,19 +71,37 @@ def ingest(
         TextColumn("[bold]ingest"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
         TextColumn("{task.description}"),
         console=err,
         transient=True,
     ) as progress:
-        task = progress.add_task("", total=None)
+        task = progress.add_task("", total=None, rate="")
+        started = time.monotonic()
 
         def advance(result: IngestResult, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total, description=Path(result.path).name)
+            per_s = done / max(time.monotonic() - started, 1e-6)
+            progress.update(
+                task,
+                completed=done,
+                total=total,
+                description=Path(result.path).name,
+                rate=f"{per_s:.1f} files/s",
+            )
 
-        report = service.ingest(paths, progress=advance)
+        report = service.ingest(paths, progress=advance, workers=workers)
     for result in report.results:
         if result.status == "failed":
-            err.print(f"[red]failed[/red]  {result.path}: {result.reason}")
+            # soft_wrap: a long path stays on one line, whole, for the reader and for grep.
+            err.print(
+                f"[red]failed[/red]  {escape(result.path)}: {escape(str(result.reason))}",
+                soft_wrap=True,
+            )
+        elif result.reason:
+            err.print(
+                f"{result.status}  {result.path}: {result.reason}", markup=False, soft_wrap=True
+            )
     console.print(
         f"added {report.count('added')}, updated {report.count('updated')}, "
         f"unchanged {report.count('unchanged')}, failed {report.count('failed')}"
@@ -137,6 +166,22 @@ def docs_list(
         )  # fmt: skip
     console.print(table)
     console.print(f"{len(docs)} documents")
+
+
+@docs_app.command("check")
+def docs_check(collection: CollectionOpt = None) -> None:
+    """Find stored documents whose chunks are missing or short. Exit 1 when any is;
+    ingesting such a document's file again heals it."""
+    problems = assistant(collection).store(collection).check()
+    for p in problems:
+        err.print(
+            f"damaged  {p.doc_id}: {p.present} of {p.expected} chunks present",
+            markup=False,
+            soft_wrap=True,
+        )
+    console.print(f"{len(problems)} damaged documents")
+    if problems:
+        raise typer.Exit(1)
 
 
 @docs_app.command("remove")

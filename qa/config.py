@@ -41,6 +41,25 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(200, description="characters of whole sentences repeated")
     max_file_mb: float = Field(25.0, description="larger files are rejected")
     embed_batch_size: int = Field(64, description="texts per embedding batch")
+    embeddings_url: str | None = Field(
+        None,
+        description="base URL of an OpenAI-compatible embedding server, e.g. "
+        "http://host:8080/v1; unset = the packaged MiniLM model",
+    )
+    embeddings_model: str = Field(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        description="model name sent to the embedding server; a collection records it and "
+        "refuses another",
+    )
+    embeddings_api_key: str | None = Field(None, description="API key for the embedding server")
+    embeddings_concurrency: int = Field(
+        4, description="embedding requests in flight at once (remote embeddings)"
+    )
+    write_lease_s: float = Field(
+        300.0,
+        description="seconds a writer holds a document; a crashed writer's half-written "
+        "chunks are removed only after its lease ran out",
+    )
 
     # retrieval
     top_k: int = Field(6, description="chunks retrieved per question")

@@ -15,11 +15,12 @@ from pydantic import ConfigDict
 
 from qa.schema import date_ord, to_chunk
 from qa.types import Filters, SearchHit
+from vectorstore.lexical import LexicalFilter
 from vectorstore.store import ChunkStore
 
 
 class HybridSearcher:
-    """Searches one ``ChunkStore``; filters are pushed down to Chroma (and mirrored for BM25)."""
+    """Searches one ``ChunkStore``; filters are pushed down to Chroma and to the BM25 index."""
 
     def __init__(
         self, store: ChunkStore, candidates: int = 30, rrf_k: int = 10, lexical_weight: float = 0.5
@@ -62,29 +63,16 @@ class HybridSearcher:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    @staticmethod
-    def _accept(where: dict[str, Any] | None) -> Any:
-        """The same clause as a Python predicate over chunk metadata, for BM25."""
-        if where is None:
+    def lexical_filter(self, filters: Filters | None) -> LexicalFilter | None:
+        """The same restriction for the lexical index, which applies it itself."""
+        if filters is None:
             return None
-        clauses = where.get("$and", [where])
-
-        def accept(meta: dict[str, Any]) -> bool:
-            for clause in clauses:
-                ((key, cond),) = clause.items()
-                value = meta.get(key)
-                for op, arg in cond.items():
-                    if value is None:
-                        return False
-                    if op == "$gte" and not value >= arg:
-                        return False
-                    if op == "$lte" and not value <= arg:
-                        return False
-                    if op == "$in" and value not in arg:
-                        return False
-            return True
-
-        return accept
+        doc_ids = self._doc_ids(filters)
+        return LexicalFilter(
+            date_from=date_ord(filters.date_from) if filters.date_from else None,
+            date_to=date_ord(filters.date_to) if filters.date_to else None,
+            doc_ids=tuple(doc_ids) if doc_ids is not None else None,
+        )
 
     def search(self, query: str, k: int = 6, filters: Filters | None = None) -> list[SearchHit]:
         where = self.where(filters)
@@ -92,7 +80,9 @@ class HybridSearcher:
             return []
         clause = where if isinstance(where, dict) else None
         dense = self.store.dense(query, self.candidates, clause)
-        lexical = self.store.lexical_index().search(query, self.candidates, self._accept(clause))
+        lexical = self.store.lexical_index().search(
+            query, self.candidates, self.lexical_filter(filters)
+        )
         fused: dict[str, float] = {}
         dense_rank = {c.id: r for r, c in enumerate(dense, start=1)}
         lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical, start=1)}

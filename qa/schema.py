@@ -75,5 +75,6 @@ def to_chunk(stored: StoredChunk) -> Chunk:
         end=int(meta.get("end", 0)),
         position=int(meta.get("position", 0)),
         sentences=[tuple(s) for s in json.loads(str(meta.get("sentences") or "[]"))],
-        metadata={k: v for k, v in meta.items() if k != "sentences"},
+        # Sentence vectors are for evidence scoring, not for clients: kept off the chunk.
+        metadata={k: v for k, v in meta.items() if k not in ("sentences", "sentence_vectors")},
     )

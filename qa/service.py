@@ -14,7 +14,8 @@ from qa.retrieval import HybridRetriever, HybridSearcher
 from qa.types import Answer, Filters, IngestReport, IngestResult, SearchHit, Turn, UploadResult
 from qa.uploads import owned_upload, stage
 from vectorstore.client import make_client
-from vectorstore.embeddings import LocalEmbeddings, shared_embeddings
+from vectorstore.embeddings import CachedEmbeddings
+from vectorstore.remote import make_embeddings
 from vectorstore.store import ChunkStore
 
 if TYPE_CHECKING:
@@ -54,10 +55,16 @@ _COLLECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
 class Assistant:
     """Ingests, searches and answers over the collections of one Chroma store."""
 
-    def __init__(self, settings: Settings, embeddings: LocalEmbeddings | None = None) -> None:
+    def __init__(self, settings: Settings, embeddings: CachedEmbeddings | None = None) -> None:
         offline_env()
         self.settings = settings
-        self.embeddings = embeddings or shared_embeddings(settings.embed_batch_size)
+        self.embeddings = embeddings or make_embeddings(
+            settings.embeddings_url,
+            settings.embeddings_model,
+            settings.embeddings_api_key,
+            settings.embed_batch_size,
+            settings.embeddings_concurrency,
+        )
         self._client: ClientAPI | None = None
         self._stores: dict[str, ChunkStore] = {}
         self._chains: dict[tuple[str, str], AnswerChain] = {}
@@ -127,6 +134,7 @@ class Assistant:
                     self.embeddings,
                     self.settings.index_dir(),
                     index_key=self.settings.chroma_url or str(self.settings.chroma_path()),
+                    lease_s=self.settings.write_lease_s,
                 )
             return self._stores[name]
 
@@ -141,12 +149,14 @@ class Assistant:
         paths: Iterable[Path],
         collection: str | None = None,
         progress: ProgressFn | None = None,
+        workers: int = 1,
     ) -> IngestReport:
         ingestor = Ingestor(
             self.store(collection),
             self.settings.chunk_size,
             self.settings.chunk_overlap,
             int(self.settings.max_file_mb * 1_000_000),
+            workers=workers,
         )
         return ingestor.ingest(paths, progress)
 

@@ -1,4 +1,5 @@
-"""The packaged all-MiniLM-L6-v2 embedding model, loaded lazily from its folder."""
+"""Embedding models: the packaged all-MiniLM-L6-v2 (default, loaded lazily from its folder)
+or any OpenAI-compatible ``/v1/embeddings`` server (vectorstore/remote.py)."""
 
 from __future__ import annotations
 
@@ -26,25 +27,62 @@ def packaged_model_path() -> Path:
 
 
 SMALL_BATCH = 48
+# The name a collection records for vectors of the packaged model (and that an embedding
+# server serving the same model should use, so that its vectors are accepted too).
+LOCAL_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-class LocalEmbeddings(Embeddings):
-    """Sentence-transformers embeddings, normalised so cosine similarity is a dot product.
+class CachedEmbeddings(Embeddings):
+    """Normalised embeddings with an LRU cache for queries and evidence sentences.
 
-    ``texts_embedded`` counts every text sent to the model, so tests and benchmarks can
-    prove that unchanged documents cost no embedding work.
+    ``model_id`` is what a collection records; ``texts_embedded`` counts every text sent to
+    the model, so tests and benchmarks can prove that unchanged documents cost nothing.
     """
+
+    model_id = LOCAL_MODEL_ID
+
+    def __init__(self, cache_size: int = 20000) -> None:
+        self.texts_embedded = 0
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(list(texts))
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_cached([text])[0]
+
+    def embed_cached(self, texts: list[str]) -> list[list[float]]:
+        """Embeddings through an LRU cache: questions and evidence sentences recur (a query
+        is embedded for dense search and again for sentence scoring; chunks share sentences)."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        fresh = dict(zip(missing, self._encode(missing), strict=True))
+        with self._lock:
+            self._cache.update(fresh)
+            out = []
+            for text in texts:
+                self._cache.move_to_end(text)
+                out.append(self._cache[text])
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return out
+
+
+class LocalEmbeddings(CachedEmbeddings):
+    """Sentence-transformers embeddings, normalised so cosine similarity is a dot product."""
 
     def __init__(
         self, model_path: Path | None = None, batch_size: int = 64, cache_size: int = 20000
     ) -> None:
+        super().__init__(cache_size)
         self.model_path = model_path or packaged_model_path()
         self.batch_size = batch_size
-        self.texts_embedded = 0
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._model: SentenceTransformer | None = None
-        self._lock = threading.Lock()
         self._encode_lock = threading.Lock()
 
     @property
@@ -83,28 +121,6 @@ class LocalEmbeddings(Embeddings):
             finally:
                 torch.set_num_threads(threads)
         return [[float(x) for x in row] for row in vectors]
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._encode(list(texts))
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_cached([text])[0]
-
-    def embed_cached(self, texts: list[str]) -> list[list[float]]:
-        """Embeddings through an LRU cache: questions and evidence sentences recur (a query
-        is embedded for dense search and again for sentence scoring; chunks share sentences)."""
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        fresh = dict(zip(missing, self._encode(missing), strict=True))
-        with self._lock:
-            self._cache.update(fresh)
-            out = []
-            for text in texts:
-                self._cache.move_to_end(text)
-                out.append(self._cache[text])
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return out
 
 
 _shared: dict[tuple[str, int], LocalEmbeddings] = {}

@@ -1,26 +1,34 @@
-"""Chunks in Chroma, committed per document, with the BM25 index kept in step.
+"""Chunks in Chroma, committed per document, with the lexical index kept in step.
 
 Two collections per name: ``<name>`` holds the chunks (text, embedding, metadata) and
-``<name>-registry`` holds one record per committed document plus a generation marker.
-A document counts as stored only once its registry record names the content hash its
-chunks carry, and that record is written after the chunks. A crash between the two leaves
-chunks nobody sees (retrieval skips them) and the next write removes them (``repair``).
+``<name>-registry`` holds one record per document plus leases and a generation marker
+(vectorstore/registry.py). A document counts as stored only once its registry record names
+the content hash its chunks carry, and that record is written after the chunks. A writer
+holds a lease on each document it writes or removes, so two processes never interleave on
+one document. A crash mid-write leaves chunks nobody sees (retrieval skips them) and a lease
+that runs out; ``repair`` then deletes exactly those chunks, and nothing of a live writer.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
-import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from vectorstore.lexical import BM25Index
+from vectorstore.codec import decode_vectors, encode_vectors
+from vectorstore.follow import LexicalFollower
+from vectorstore.lexical import LexicalIndex
+from vectorstore.registry import PAGE, Registry
+from vectorstore.snapshot import RegistrySnapshot
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -29,15 +37,19 @@ if TYPE_CHECKING:
 # are handled as Any here rather than with a cast at every call.
 Collection = Any
 
-GENERATION_ID = "__generation__"
-PAGE = 1000
 # Chroma rejects larger single writes; stay well below its max batch size.
 WRITE_BATCH = 2000
+MODEL_KEY = "embedding_model"
+
+
+class EmbeddingMismatch(RuntimeError):
+    """A collection opened with another embedding model than the one that built it."""
 
 
 @dataclass
 class DocumentWrite:
-    """One document's new version: registry metadata and its chunks."""
+    """One document's new version: registry metadata, its chunks, and per chunk the exact
+    texts of its sentences (embedded beside the chunks, stored as ``sentence_vectors``)."""
 
     doc_id: str
     doc_hash: str
@@ -46,6 +58,7 @@ class DocumentWrite:
     texts: list[str]
     metas: list[dict[str, Any]]
     vectors: list[list[float]] = field(default_factory=list)
+    sentence_texts: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -57,10 +70,33 @@ class StoredChunk:
     meta: dict[str, Any]
     score: float = 0.0
 
+    def sentence_vectors(self) -> np.ndarray | None:
+        """One float32 row per sentence span, in span order; None for chunks stored
+        before sentence vectors existed."""
+        data = self.meta.get("sentence_vectors")
+        spans = json.loads(str(self.meta.get("sentences") or "[]"))
+        if not isinstance(data, str) or not spans:
+            return None
+        n_bytes = len(data) * 3 // 4 - data[-2:].count("=")
+        return decode_vectors(data, n_bytes // 2 // len(spans))
+
+
+@dataclass
+class DocProblem:
+    """A committed document whose chunks are not all in Chroma."""
+
+    doc_id: str
+    expected: int
+    present: int
+
 
 def clean_meta(meta: dict[str, Any]) -> dict[str, Any]:
     """Chroma metadata holds only non-null scalars."""
     return {k: v for k, v in meta.items() if v is not None and not isinstance(v, (list, dict))}
+
+
+def model_id(embeddings: Embeddings) -> str:
+    return str(getattr(embeddings, "model_id", type(embeddings).__name__))
 
 
 class ChunkStore:
@@ -73,6 +109,7 @@ class ChunkStore:
         embeddings: Embeddings,
         index_dir: Path | None = None,
         index_key: str = "",
+        lease_s: float = 300.0,
     ) -> None:
         if len(name) < 3:
             raise ValueError(f"collection names need 3 or more characters: {name!r}")
@@ -80,124 +117,167 @@ class ChunkStore:
         self.embeddings = embeddings
         self.client = client
         self.chunks: Collection = client.get_or_create_collection(
-            name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            name,
+            metadata={"hnsw:space": "cosine", MODEL_KEY: model_id(embeddings)},
+            embedding_function=None,
         )
-        self.registry: Collection = client.get_or_create_collection(
-            f"{name}-registry", metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
+        self._check_model()
         key = hashlib.sha1(f"{index_key}|{name}".encode()).hexdigest()[:10]
-        self.index_path = index_dir / f"bm25-{name}-{key}.json" if index_dir else None
-        self._bm25: BM25Index | None = None
-        self._docs: tuple[str, dict[str, dict[str, Any]]] | None = None
+        self.index_path = index_dir / f"lexical-{name}-{key}" if index_dir else None
+        self.registry = Registry(
+            client.get_or_create_collection(
+                f"{name}-registry", metadata={"hnsw:space": "cosine"}, embedding_function=None
+            ),
+            lease_s=lease_s,
+            snapshot=RegistrySnapshot(self.index_path / "registry.sqlite")
+            if self.index_path
+            else None,
+        )
+        self.lexical = LexicalFollower(self.chunks, self.index_path)
         self._lock = threading.RLock()
 
-    # --- generation: changes whenever the committed content changes -------------------
-
-    def generation(self) -> str:
-        got = self.registry.get(ids=[GENERATION_ID], include=["metadatas"])
-        metas = got.get("metadatas") or []
-        return str(metas[0].get("gen", "")) if metas and metas[0] else ""
-
-    def _bump(self) -> None:
-        self.registry.upsert(
-            ids=[GENERATION_ID],
-            embeddings=[[1.0]],
-            metadatas=[{"gen": uuid.uuid4().hex, "at": time.time()}],
-            documents=[""],
-        )
+    def _check_model(self) -> None:
+        built = (self.chunks.metadata or {}).get(MODEL_KEY)
+        mine = model_id(self.embeddings)
+        if built is not None and built != mine:
+            raise EmbeddingMismatch(
+                f"collection {self.name!r} was built with the embedding model {built!r}, "
+                f"but this process embeds with {mine!r}: its vectors would not compare. "
+                "Use the same model, or ingest into another collection."
+            )
 
     # --- documents --------------------------------------------------------------------
 
+    def generation(self) -> str:
+        return self.registry.generation()
+
     def documents(self) -> dict[str, dict[str, Any]]:
-        """Committed documents by id (cached per generation)."""
-        gen = self.generation()
-        with self._lock:
-            if self._docs is not None and self._docs[0] == gen:
-                return self._docs[1]
-            docs: dict[str, dict[str, Any]] = {}
-            for ids, metas, _ in self._pages(self.registry, ["metadatas"]):
-                for doc_id, meta in zip(ids, metas, strict=True):
-                    if doc_id != GENERATION_ID and meta:
-                        docs[doc_id] = dict(meta)
-            self._docs = (gen, docs)
-            return docs
+        """Committed documents by id (caught up from the registry's change log)."""
+        return self.registry.documents()[1]
 
     def document(self, doc_id: str) -> dict[str, Any] | None:
-        got = self.registry.get(ids=[doc_id], include=["metadatas"])
-        metas = got.get("metadatas") or []
-        return dict(metas[0]) if metas and metas[0] else None
+        return self.registry.document(doc_id)
 
     def write(self, docs: Sequence[DocumentWrite]) -> None:
         """Embed and store new document versions; each becomes visible whole or not at all.
 
         Order matters for crash safety: new chunks, then the registry (the commit), then the
-        old version's chunks are removed.
+        old version's chunks are removed. Embedding happens before the leases are taken.
         """
         if not docs:
             return
-        # Only documents that had a version have old chunks to remove (crash leftovers of
-        # new ones are removed by ``repair`` before an ingest).
-        replacing = [d for d in docs if d.doc_id in self.documents()]
+        self._embed(docs)
+        with self.registry.leases({d.doc_id: d.doc_hash for d in docs}):
+            before = self.registry.records([d.doc_id for d in docs])
+            rows = [
+                (i, v, t, clean_meta(m))
+                for d in docs
+                for i, v, t, m in zip(d.ids, d.vectors, d.texts, d.metas, strict=True)
+            ]
+            for start in range(0, len(rows), WRITE_BATCH):
+                batch = rows[start : start + WRITE_BATCH]
+                self.chunks.upsert(
+                    ids=[r[0] for r in batch],
+                    embeddings=[r[1] for r in batch],
+                    documents=[r[2] for r in batch],
+                    metadatas=[r[3] for r in batch],
+                )
+            changed_at = self.registry.commit(
+                [
+                    (d.doc_id, str(d.meta.get("title", "")), {**clean_meta(d.meta),
+                     "doc_hash": d.doc_hash})
+                    for d in docs
+                ]
+            )  # fmt: skip
+            for d in docs:
+                if d.doc_id in before:
+                    self.chunks.delete(
+                        where={"$and": [{"doc_id": d.doc_id}, {"doc_hash": {"$ne": d.doc_hash}}]}
+                    )
+            self.registry.bump()
+            # Inside the leases: a later writer of the same document indexes after us.
+            self.lexical.written(
+                [(d.doc_id, d.doc_hash, list(zip(d.ids, d.texts, d.metas, strict=True)))
+                 for d in docs],
+                changed_at,
+            )  # fmt: skip
+
+    def _embed(self, docs: Sequence[DocumentWrite]) -> None:
+        """Chunk texts and sentence texts in one batch (repeated sentences once)."""
         pending = [d for d in docs if not d.vectors]
-        texts = [t for d in pending for t in d.texts]
+        sentences = list(
+            dict.fromkeys(s for d in docs for per_chunk in d.sentence_texts for s in per_chunk)
+        )
+        texts = [t for d in pending for t in d.texts] + sentences
         vectors = self.embeddings.embed_documents(texts) if texts else []
         pos = 0
         for d in pending:
             d.vectors = vectors[pos : pos + len(d.texts)]
             pos += len(d.texts)
-        ids = [i for d in docs for i in d.ids]
-        rows = list(
-            zip(
-                ids,
-                [v for d in docs for v in d.vectors],
-                [t for d in docs for t in d.texts],
-                [clean_meta(m) for d in docs for m in d.metas],
-                strict=True,
-            )
-        )
-        for start in range(0, len(rows), WRITE_BATCH):
-            batch = rows[start : start + WRITE_BATCH]
-            self.chunks.upsert(
-                ids=[r[0] for r in batch],
-                embeddings=[r[1] for r in batch],
-                documents=[r[2] for r in batch],
-                metadatas=[r[3] for r in batch],
-            )
-        self.registry.upsert(
-            ids=[d.doc_id for d in docs],
-            embeddings=[[1.0] for _ in docs],
-            documents=[str(d.meta.get("title", "")) for d in docs],
-            metadatas=[clean_meta({**d.meta, "doc_hash": d.doc_hash}) for d in docs],
-        )
-        for d in replacing:
-            self.chunks.delete(
-                where={"$and": [{"doc_id": d.doc_id}, {"doc_hash": {"$ne": d.doc_hash}}]}
-            )
-        self._bump()
+        by_text = dict(zip(sentences, vectors[pos:], strict=True))
+        for d in docs:
+            if not d.sentence_texts:
+                continue
+            for meta, per_chunk in zip(d.metas, d.sentence_texts, strict=True):
+                if per_chunk:
+                    meta["sentence_vectors"] = encode_vectors(
+                        np.array([by_text[s] for s in per_chunk], dtype=np.float32)
+                    )
 
     def remove(self, doc_id: str) -> bool:
         """Remove a document: uncommit it first, then delete its chunks."""
-        if self.document(doc_id) is None:
-            return False
-        self.registry.delete(ids=[doc_id])
-        self.chunks.delete(where={"doc_id": doc_id})
-        self._bump()
+        with self.registry.leases({doc_id: ""}):
+            if self.registry.document(doc_id) is None:
+                return False
+            self.registry.tombstone(doc_id)
+            self.chunks.delete(where={"doc_id": doc_id})
+            self.registry.bump()
+            self.lexical.removed(doc_id)
         return True
 
     def repair(self) -> int:
-        """Delete chunks no committed document owns (left by a crash mid-write)."""
-        committed = {k: v.get("doc_hash") for k, v in self.documents().items()}
-        stale = []
-        for ids, metas, _ in self._pages(self.chunks, ["metadatas"]):
-            for chunk_id, meta in zip(ids, metas, strict=True):
+        """Delete the chunks of writers that died mid-write (their lease ran out); returns
+        how many. A live writer's chunks are never touched."""
+        removed = 0
+        now = time.time()
+        for lease in self.registry.lease_records():
+            if float(lease.get("expires", 0)) > now:
+                continue
+            doc_id, doc_hash = str(lease["doc_id"]), str(lease.get("doc_hash", ""))
+            with self.registry.leases({doc_id: ""}):
+                committed = self.registry.document(doc_id)
+                if doc_hash and (committed or {}).get("doc_hash") != doc_hash:
+                    where = {"$and": [{"doc_id": doc_id}, {"doc_hash": doc_hash}]}
+                    removed += len(self.chunks.get(where=where, include=[])["ids"])
+                    self.chunks.delete(where=where)
+                self.registry.drop_lease(lease)
+        return removed
+
+    def missing(self, ids: Sequence[str]) -> list[str]:
+        """Which of these chunk ids Chroma does not hold."""
+        held: set[str] = set()
+        for start in range(0, len(ids), WRITE_BATCH):
+            held.update(
+                self.chunks.get(ids=list(ids[start : start + WRITE_BATCH]), include=[])["ids"]
+            )
+        return [i for i in ids if i not in held]
+
+    def check(self) -> list[DocProblem]:
+        """Committed documents whose chunks are missing or short (reads every chunk's
+        metadata once: an administrator's check, not a per-request one)."""
+        docs = self.documents()
+        present: Counter[tuple[str, str]] = Counter()
+        for _, metas, _ in self._pages(self.chunks, ["metadatas"]):
+            for meta in metas:
                 meta = meta or {}
-                if committed.get(str(meta.get("doc_id"))) != meta.get("doc_hash"):
-                    stale.append(chunk_id)
-        for start in range(0, len(stale), WRITE_BATCH):
-            self.chunks.delete(ids=stale[start : start + WRITE_BATCH])
-        if stale:
-            self._bump()
-        return len(stale)
+                present[(str(meta.get("doc_id")), str(meta.get("doc_hash")))] += 1
+        problems = []
+        for doc_id, meta in sorted(docs.items()):
+            expected = int(meta.get("n_chunks", 0) or 0)
+            got = present[(doc_id, str(meta.get("doc_hash")))]
+            if got < expected:
+                problems.append(DocProblem(doc_id, expected, got))
+        return problems
 
     # --- reading ----------------------------------------------------------------------
 
@@ -228,10 +308,10 @@ class ChunkStore:
 
     def dense(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[StoredChunk]:
         """Nearest chunks by cosine similarity (score = 1 - cosine distance)."""
-        if self.count() == 0:
+        committed = self.documents()
+        if not committed:  # (a chunk count costs a scan in Chroma: 80 ms at 500k chunks)
             return []
         vector = self.embeddings.embed_query(query)
-        committed = {k_: v.get("doc_hash") for k_, v in self.documents().items()}
         got = self.chunks.query(
             query_embeddings=[vector],
             n_results=k * 2,
@@ -247,32 +327,15 @@ class ChunkStore:
             strict=True,
         ):
             meta = dict(m or {})
-            if committed.get(str(meta.get("doc_id"))) == meta.get("doc_hash"):
+            if committed.get(str(meta.get("doc_id")), {}).get("doc_hash") == meta.get("doc_hash"):
                 out.append(StoredChunk(i, t or "", meta, 1.0 - float(dist)))
         return out[:k]
 
-    def lexical_index(self) -> BM25Index:
-        """The BM25 index for the current generation: in memory, on disk, or rebuilt."""
-        gen = self.generation()
-        with self._lock:
-            if self._bm25 is not None and self._bm25.generation == gen:
-                return self._bm25
-            loaded = BM25Index.load(self.index_path) if self.index_path else None
-            if loaded is not None and loaded.generation == gen:
-                self._bm25 = loaded
-                return loaded
-            committed = {k: v.get("doc_hash") for k, v in self.documents().items()}
-            rows = []
-            for ids, metas, texts in self._pages(self.chunks, ["metadatas", "documents"]):
-                for chunk_id, meta, text in zip(ids, metas, texts, strict=True):
-                    meta = dict(meta or {})
-                    if committed.get(str(meta.get("doc_id"))) == meta.get("doc_hash"):
-                        rows.append((chunk_id, text or "", meta))
-            index = BM25Index.build(rows, gen)
-            if self.index_path:
-                index.save(self.index_path)
-            self._bm25 = index
-            return index
+    # --- the lexical index ------------------------------------------------------------
+
+    def lexical_index(self) -> LexicalIndex:
+        """The lexical index, caught up with every commit and removal in Chroma."""
+        return self.lexical.caught_up(self.registry)
 
     def _pages(
         self, collection: Collection, include: list[str]
