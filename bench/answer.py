@@ -1,6 +1,10 @@
 """Answer latency per mode on the sample questions: p50/p95 and time to first token.
 
-Run: ``.venv/bin/python bench/answer.py [--modes extractive,local,openai] [--repeat 5]``.
+Run: ``.venv/bin/python bench/answer.py [--modes extractive,local,openai] [--repeat 5]
+[--corpus runs/clapnq [--questions 200]]``. With ``--corpus`` (a dataset folder from
+``citeqa eval prepare``, e.g. ClapNQ's 597 passages) extractive answers are also timed on
+that corpus, each question asked once after a short warm-up on other questions, so no
+question profits from its own cached embeddings; the row stands beside the sample's.
 ``openai`` mode starts a real ``python -m llama_cpp.server`` with the bundled GGUF on a free
 loopback port. Each mode is warmed up first (models loaded, caches filled by one pass);
 the baseline is extractive mode, measured in the same run. Targets on a 2-core machine:
@@ -63,9 +67,11 @@ def llama_server() -> Iterator[str]:
         proc.wait(20)
 
 
-def measure(service: Assistant, questions: list[str], repeat: int) -> dict[str, object]:
+def measure(
+    service: Assistant, questions: list[str], repeat: int, warm: bool = True
+) -> dict[str, object]:
     """Latency and time to first token of every question, ``repeat`` times."""
-    for question in questions:  # warm-up: load the model, fill the caches
+    for question in questions if warm else []:  # warm-up: load the model, fill the caches
         service.ask(question)
     totals, firsts, abstained = [], [], 0
     for _ in range(repeat):
@@ -90,10 +96,28 @@ def measure(service: Assistant, questions: list[str], repeat: int) -> dict[str, 
     }
 
 
+def corpus_row(dataset: Path, n: int) -> dict[str, object]:
+    """Extractive latency over a larger corpus: each question once, cold."""
+    from qa.evaluation.datasets import load_dataset
+
+    data = load_dataset(dataset)
+    data_dir = Path(tempfile.mkdtemp()) / "data"
+    service = Assistant(Settings(data_dir=data_dir, mode="extractive"))
+    service.ingest([data.corpus_path])
+    questions = [item.question for item in data.items]
+    for question in questions[-3:]:  # warm-up: the model and the index, on other questions
+        service.ask(question)
+    result = measure(service, questions[:n], repeat=1, warm=False)
+    result["documents"] = len(service.documents())
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modes", default="extractive,local,openai")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--corpus", type=Path, help="a prepared dataset folder (runs/clapnq)")
+    parser.add_argument("--questions", type=int, default=200, help="questions on --corpus")
     parser.add_argument("--out", type=Path, default=RESULTS / "answer.json")
     args = parser.parse_args()
     lines = (SHARED_DATA / "sample" / "questions.jsonl").read_text().splitlines()
@@ -109,6 +133,8 @@ def main() -> None:
         else:
             settings = Settings(data_dir=data_dir, mode=mode)  # type: ignore[arg-type]
             results[mode] = measure(Assistant(settings), questions, args.repeat)
+    if args.corpus:
+        results[f"extractive on {args.corpus.name}"] = corpus_row(args.corpus, args.questions)
     rows = []
     for mode, r in results.items():
         ttft = "-" if r["ttft_p50"] is None else f"{r['ttft_p50']:.2f} / {r['ttft_p95']:.2f}"

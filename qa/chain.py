@@ -28,7 +28,7 @@ from qa.prompts import load_prompt
 from qa.retrieval import HybridSearcher
 from qa.types import Answer, Filters, SearchHit, Source, Turn
 from qa.verify import Claim, Thresholds, Verifier
-from vectorstore.embeddings import LocalEmbeddings
+from vectorstore.embeddings import CachedEmbeddings
 
 NOT_FOUND = "I could not find this in the documents."
 # A small model that declines is overruled when the gate is this sure the evidence answers.
@@ -127,7 +127,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
         embeddings = self.searcher.store.embeddings
-        if isinstance(embeddings, LocalEmbeddings):
+        if isinstance(embeddings, CachedEmbeddings):
             return embeddings.embed_cached(texts)
         return embeddings.embed_documents(texts)
 

@@ -13,10 +13,14 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict
 
-from qa.schema import date_ord, to_chunk
+from qa.schema import UNDATED, date_ord, to_chunk
+from qa.timeframe import OPEN_START, TimeScope
 from qa.types import Filters, SearchHit
 from vectorstore.lexical import LexicalFilter
 from vectorstore.store import ChunkStore
+
+
+NO_END = 99_999_999  # the largest date_ord
 
 
 class HybridSearcher:
@@ -45,16 +49,42 @@ class HybridSearcher:
             ids = by_source if ids is None else ids & by_source
         return None if ids is None else sorted(ids)
 
-    def where(self, filters: Filters | None) -> dict[str, Any] | bool | None:
-        """A Chroma ``where`` clause; False when the filters can match nothing."""
-        if filters is None:
+    def bounds(self, filters: Filters | None, scope: TimeScope | None) -> tuple[int, int] | None:
+        """The inclusive ``date_ord`` range the filters and the time scope allow, or None.
+        An explicit window (filters or the question's time words) starts at 1, so undated
+        documents fall out of it; the as-of bound alone starts at 0 and keeps them."""
+        low, high, explicit = 0, NO_END, False
+        if filters is not None and filters.date_from:
+            low, explicit = max(low, date_ord(filters.date_from)), True
+        if filters is not None and filters.date_to:
+            high, explicit = min(high, date_ord(filters.date_to)), True
+        if scope is not None and scope.window is not None:
+            if scope.window.start != OPEN_START:
+                low = max(low, date_ord(scope.window.start.isoformat()))
+            high, explicit = min(high, date_ord(scope.window.end.isoformat())), True
+        if scope is not None and scope.until is not None:
+            high = min(high, date_ord(scope.until.isoformat()))
+        if explicit:
+            low = max(low, UNDATED + 1)
+        if (low, high) == (0, NO_END):
             return None
+        return low, high
+
+    def where(
+        self, filters: Filters | None, scope: TimeScope | None = None
+    ) -> dict[str, Any] | bool | None:
+        """A Chroma ``where`` clause; False when the filters can match nothing."""
         clauses: list[dict[str, Any]] = []
-        if filters.date_from:
-            clauses.append({"date_ord": {"$gte": date_ord(filters.date_from)}})
-        if filters.date_to:
-            clauses.append({"date_ord": {"$lte": date_ord(filters.date_to)}})
-        doc_ids = self._doc_ids(filters)
+        bounds = self.bounds(filters, scope)
+        if bounds is not None:
+            low, high = bounds
+            if low > high:
+                return False
+            if low > 0:
+                clauses.append({"date_ord": {"$gte": low}})
+            if high < NO_END:
+                clauses.append({"date_ord": {"$lte": high}})
+        doc_ids = self._doc_ids(filters) if filters is not None else None
         if doc_ids is not None:
             if not doc_ids:
                 return False
@@ -63,25 +93,42 @@ class HybridSearcher:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def lexical_filter(self, filters: Filters | None) -> LexicalFilter | None:
+    def lexical_filter(
+        self, filters: Filters | None, scope: TimeScope | None = None
+    ) -> LexicalFilter | None:
         """The same restriction for the lexical index, which applies it itself."""
-        if filters is None:
+        bounds = self.bounds(filters, scope)
+        doc_ids = self._doc_ids(filters) if filters is not None else None
+        if bounds is None and doc_ids is None:
             return None
-        doc_ids = self._doc_ids(filters)
         return LexicalFilter(
-            date_from=date_ord(filters.date_from) if filters.date_from else None,
-            date_to=date_ord(filters.date_to) if filters.date_to else None,
+            date_from=bounds[0] if bounds else None,
+            date_to=bounds[1] if bounds else None,
             doc_ids=tuple(doc_ids) if doc_ids is not None else None,
         )
 
-    def search(self, query: str, k: int = 6, filters: Filters | None = None) -> list[SearchHit]:
-        where = self.where(filters)
+    def recency(self, fused: dict[str, float], scope: TimeScope) -> None:
+        """Fold the recency prior into fused scores: newer documents rank higher, by a decay
+        over their age at the as-of date; undated documents are not penalised."""
+        docs = self.store.documents()
+        for cid in fused:
+            meta = docs.get(cid.rsplit(":", 2)[0]) or {}
+            fused[cid] *= scope.prior(meta.get("date"))
+
+    def search(
+        self,
+        query: str,
+        k: int = 6,
+        filters: Filters | None = None,
+        scope: TimeScope | None = None,
+    ) -> list[SearchHit]:
+        where = self.where(filters, scope)
         if where is False or not query.strip():
             return []
         clause = where if isinstance(where, dict) else None
         dense = self.store.dense(query, self.candidates, clause)
         lexical = self.store.lexical_index().search(
-            query, self.candidates, self.lexical_filter(filters)
+            query, self.candidates, self.lexical_filter(filters, scope)
         )
         fused: dict[str, float] = {}
         dense_rank = {c.id: r for r, c in enumerate(dense, start=1)}
@@ -89,6 +136,8 @@ class HybridSearcher:
         for ranks, weight in ((dense_rank, 1.0), (lexical_rank, self.lexical_weight)):
             for cid, rank in ranks.items():
                 fused[cid] = fused.get(cid, 0.0) + weight / (self.rrf_k + rank)
+        if scope is not None and scope.recency_as_of is not None:
+            self.recency(fused, scope)
         top = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         stored = {c.id: c for c in dense}
         stored.update({c.id: c for c in self.store.get([i for i in top if i not in stored])})
@@ -99,6 +148,7 @@ class HybridSearcher:
                 dense_rank=dense_rank.get(cid),
                 lexical_rank=lexical_rank.get(cid),
                 dense_score=stored[cid].score if cid in dense_rank else None,
+                sentence_vectors=stored[cid].sentence_vectors(),
             )
             for cid in top
             if cid in stored

@@ -13,10 +13,14 @@ from typing import Any
 from qa.types import Chunk, Document
 from vectorstore.store import DocumentWrite, StoredChunk
 
+UNDATED = 0
 
-def date_ord(date: str | None) -> int | None:
-    """YYYYMMDD as an int: Chroma range filters work on numbers, not strings."""
-    return int(date.replace("-", "")) if date else None
+
+def date_ord(date: str | None) -> int:
+    """YYYYMMDD as an int: Chroma range filters work on numbers, not strings. An undated
+    document is ``UNDATED`` (0): an as-of bound ("nothing after X") keeps it, an explicit
+    window (from 1 upwards) leaves it out."""
+    return int(date.replace("-", "")) if date else UNDATED
 
 
 def doc_meta(doc: Document, n_chunks: int) -> dict[str, Any]:

@@ -178,6 +178,28 @@ def understand(question: str, as_of: date) -> TimeIntent:
     )
 
 
+@dataclass(frozen=True)
+class TimeScope:
+    """How time narrows and weighs one search: the question's window (explicit: dated
+    documents inside it only), the as-of bound (nothing dated after it; undated kept), and a
+    recency prior relative to ``recency_as_of`` when the question asks for the latest."""
+
+    window: DateRange | None = None
+    until: date | None = None
+    recency_as_of: date | None = None
+    half_life_days: float = 30.0
+    strength: float = 0.5
+
+    def prior(self, doc_date: str | None) -> float:
+        """The factor a document's score takes: 1 for today's news or an undated document,
+        down to ``1 - strength`` for very old news."""
+        if self.recency_as_of is None:
+            return 1.0
+        day = date.fromisoformat(doc_date) if doc_date else None
+        weight = recency_weight(day, self.recency_as_of, self.half_life_days)
+        return (1 - self.strength) + self.strength * weight
+
+
 def recency_weight(doc_date: date | None, as_of: date, half_life_days: float) -> float:
     """Exponential decay by age: 1.0 at ``as_of``, 0.5 one half-life earlier; undated → 1.0.
 

@@ -26,7 +26,7 @@ from qa.evaluation.ranking import unmatched_gold
 from qa.evaluation.report import append_row, read_rows, write_report
 from qa.evaluation.support import analyze
 from qa.evaluation.systems import BASELINE, CITEQA, BaselineSystem, CiteqaSystem, System
-from vectorstore.embeddings import LocalEmbeddings
+from vectorstore.embeddings import CachedEmbeddings
 
 #: Chunks both systems rank for the retrieval metrics, unless ``--k`` says otherwise.
 DEPTH = 10
@@ -150,7 +150,7 @@ def run(
     limit: int | None = None,
     baseline: bool = False,
     settings: Settings | None = None,
-    embeddings: LocalEmbeddings | None = None,
+    embeddings: CachedEmbeddings | None = None,
     command: str = "",
     split: Split | None = None,
     depth: int = DEPTH,
@@ -215,7 +215,7 @@ def _prepare(
     names: Sequence[str],
     corpus: Path,
     settings: Settings,
-    embeddings: LocalEmbeddings | None,
+    embeddings: CachedEmbeddings | None,
     depth: int,
 ) -> dict[str, System]:
     """Ingest the corpus for each system, refuse gold entries that match no document, and
