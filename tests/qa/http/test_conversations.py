@@ -1,13 +1,16 @@
 """Saved conversations over HTTP: create, ask into, read back, list, rename, delete, share,
 export, feedback and insights, as four users with different access (SQLite, TestClient,
 the real extractive chain over the bundled article). Then two real ``citeqa serve``
-processes on one PostgreSQL: concurrent turns lose nothing and survive a restart."""
+processes on one PostgreSQL: concurrent turns lose nothing and survive a restart. Last, the
+command line: ``citeqa chat --resume`` and ``citeqa eval prepare feedback``."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,13 +24,17 @@ from fastapi.testclient import TestClient
 
 from qa.chain import NOT_FOUND
 from qa.config import Settings
+from qa.evaluation.datasets import load_dataset
 from qa.http.app import create_app
+from qa.people.identity import User
+from qa.people.records import FeedbackIn
 from qa.people.service import People
 from qa.service import Assistant
 from qa.types import Answer
 from tests.conftest import free_port, server_process
 from tests.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)
 from tests.qa.http.test_routes import parse_sse
+from tests.qa.people.answers import cited_answer
 
 QUESTION = "What concessions did the US offer?"
 FOLLOW_UP = "Who led them?"
@@ -312,3 +319,50 @@ def test_two_servers_on_one_postgresql_lose_no_turn_and_survive_a_restart(
     ):
         again = http.get(f"{a}/v1/conversations/{conversation}").json()
     assert json.dumps(again["turns"], sort_keys=True) == json.dumps(view["turns"], sort_keys=True)
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def citeqa(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CITEQA_DATA_DIR": str(data), "CITEQA_MODE": "extractive"}
+    return subprocess.run(
+        [sys.executable, "-c", "from qa.cli import main; main()", *args],
+        input=stdin, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_chat_resumes_a_saved_conversation_and_feedback_becomes_a_dataset(tmp_path: Path) -> None:
+    data, alice = tmp_path / "data", User(name="alice")
+    people = People(Settings(data_dir=data, mode="extractive"))
+    conversation = people.conversations.create(alice).id
+    people.conversations.append_turn(alice, conversation, cited_answer(QUESTION), "documents")
+
+    result = citeqa(data, "chat", "--resume", conversation, "--user", "alice", stdin=FOLLOW_UP)
+    assert result.returncode == 0, result.stderr
+    assert QUESTION in result.stdout and "ease oil sanctions" in result.stdout  # the saved turn
+    view = people.conversations.get(alice, conversation)
+    assert [t.number for t in view.turns] == [1, 2]
+    assert view.turns[1].answer.standalone_question == f"{FOLLOW_UP} {QUESTION}"
+    assert citeqa(data, "chat", "--resume", conversation, "--user", "bob").returncode == 1
+
+    dataset = tmp_path / "feedback"
+    empty = citeqa(data, "eval", "prepare", "feedback", str(dataset))
+    assert empty.returncode == 1 and "no thumbs-down" in empty.stderr
+    correction = "Juan Gonzalez led the US delegation."
+    people.conversations.add_feedback(
+        alice, FeedbackIn(conversation_id=conversation, turn=2, rating="down",
+                          reason="wrong", correction=correction),
+    )  # fmt: skip
+    people.close()
+    result = citeqa(data, "eval", "prepare", "feedback", str(dataset))
+    assert result.returncode == 0, result.stderr
+    assert "1 questions (1 answerable), corpus docs.jsonl" in result.stdout
+    loaded = load_dataset(dataset)
+    assert [(i.question, i.reference) for i in loaded.items] == [
+        (f"{FOLLOW_UP} {QUESTION}", correction)
+    ]
+    (doc,) = [json.loads(line) for line in (dataset / "docs.jsonl").read_text().splitlines()]
+    assert "SWIFT system" in doc["text"] and doc["date"] == "2022-03-07"
+    usage = citeqa(data, "eval", "prepare", "sample", str(dataset))
+    assert usage.returncode == 2 and "usage: citeqa eval prepare sample SRC OUT" in usage.stderr
