@@ -265,7 +265,7 @@ def conversation_column() -> dict[str, Any]:
             parts["share"] = gr.Button("Share", size="sm", elem_id="cq-share")
             parts["delete"] = gr.Button("Delete", size="sm", variant="stop", elem_id="cq-delete")
         parts["share_link"] = gr.Textbox(
-            label="Share link (read-only, for users who may read its collections)",
+            label="Read-only link for users who may read its collections",
             visible=False, interactive=False, buttons=["copy"], elem_id="cq-share-link",
         )  # fmt: skip
         parts["export"] = gr.HTML(elem_id="cq-export")
@@ -365,11 +365,14 @@ CSS = """
   background: var(--primary-800); color: var(--primary-100);
 }
 #cq-conversations input[type=radio] { display: none; }
-#cq-actions { padding: 8px; border-radius: 10px; }
+/* Gradio gives a group's elem_id to two nested divs: style the outer one only. */
+div:not(#cq-actions) > #cq-actions { padding: 8px; border-radius: 10px; }
 #cq-actions button { min-width: 0; }
 .cq-export { font-size: 0.82rem; padding: 2px 4px; color: var(--body-text-color-subdued); }
 .cq-export a { color: var(--primary-600); }
-#cq-feedback { border: 1px solid var(--primary-200); border-radius: 10px; }
+div:not(#cq-feedback) > #cq-feedback {
+  border: 1px solid var(--primary-200); border-radius: 10px;
+}
 #cq-feedback .wrap { gap: 6px; }
 .cq-hint a { color: var(--primary-600); }
 .cq-insights-head { margin: 4px 0 8px; }

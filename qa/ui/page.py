@@ -47,6 +47,7 @@ from qa.uploads import UploadError
 
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 8
+NO_ACCESS = "You may not read any collection yet; ask an administrator for access."
 HEADER = (
     '<div class="cq-header"><div class="cq-logo">❝</div><div><h1>citeqa</h1>'
     "<p>Answers from your documents. Every sentence is cited; when the documents "
@@ -76,19 +77,26 @@ class PageHandlers:
         self.assistant = ctx.assistant
         self.history = History(ctx)
 
-    def collection(self, name: str | None, user: User) -> str:
+    def pick(self, name: str | None, user: User) -> str | None:
         """The collection the page works on: the chosen one if readable, else the user's
-        default; an error when they may read none."""
+        default; None when they may read none."""
         found = name if name and name in self.assistant.collections(user.name) else None
-        found = found or self.assistant.default_collection(user.name)
+        return found or self.assistant.default_collection(user.name)
+
+    def collection(self, name: str | None, user: User) -> str:
+        found = self.pick(name, user)
         if found is None:
-            raise gr.Error("You may not read any collection; ask an administrator for access.")
+            raise gr.Error(NO_ACCESS)
         return found
 
     def doc_views(self, collection: str | None, request: gr.Request) -> tuple[Any, ...]:
         """The documents panel of a collection the user may read (list, pickers, examples)."""
         user = page_user(request)
-        name = self.collection(collection, user)
+        name = self.pick(collection, user)
+        if name is None:
+            return (f'<div class="cq-empty">{NO_ACCESS}</div>', gr.Dropdown(choices=[]),
+                    gr.Dropdown(choices=[]), gr.Dataset(samples=[], visible=False),
+                    gr.Column(visible=False), gr.Row(visible=False))  # fmt: skip
         docs = self.assistant.documents(name, user=user.name)
         samples = example_questions(docs)
         choices = [(f"{d.get('title') or d['doc_id']} ({d.get('date') or 'undated'})", d["doc_id"])
