@@ -217,5 +217,13 @@ def save_turn(
     return ctx.people.conversations.append_turn(user, conversation_id, answer, collection)
 
 
-def turn_headers(conversation_id: str, turn: TurnRecord) -> dict[str, str]:
-    return {"X-Conversation-Id": conversation_id, "X-Conversation-Turn": str(turn.number)}
+def turn_headers(
+    conversation_id: str, turn: TurnRecord, timings: dict[str, float]
+) -> dict[str, str]:
+    """The saved turn's place, and ``timings`` (seconds) as the standard ``Server-Timing``
+    header in ms (bench/serve.py reads it)."""
+    return {
+        "X-Conversation-Id": conversation_id,
+        "X-Conversation-Turn": str(turn.number),
+        "Server-Timing": ", ".join(f"{k};dur={1000 * v:.2f}" for k, v in timings.items()),
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -71,29 +72,38 @@ class CollectionInfo(BaseModel):
 router = APIRouter(prefix="/v1")
 
 
-def _prepare(body: AskRequest, ctx: Context, user: User) -> tuple[str, str, list[Turn]]:
-    """(question, collection, history), every check made before any answering work."""
+def _prepare(body: AskRequest, ctx: Context, user: User) -> tuple[str, str, list[Turn], float]:
+    """(question, collection, history, seconds spent reading the conversation), every check
+    made before any answering work."""
     question = ctx.assistant.check_question(body.question, body.history)
     collection = ctx.assistant.resolve_collection(body.collection, user=user.name)
-    history = body.history
+    history, began = body.history, time.perf_counter()
     if body.conversation_id:
         history = conversation_history(ctx, user, body.conversation_id, body.history)
-    return question, collection, history
+    return question, collection, history, time.perf_counter() - began
 
 
 @router.post("/ask", response_model=Answer, tags=["ask"])
 def ask(body: AskRequest, ctx: Ctx, request: Request, response: Response) -> Answer:
     """Answer a question; the Answer carries its citations and the sources it searched.
-    With ``conversation_id`` the turn is saved, and ``X-Conversation-Turn`` is its number."""
+    With ``conversation_id`` the turn is saved, ``X-Conversation-Turn`` is its number, and
+    ``Server-Timing`` says what reading the conversation and saving the turn cost."""
     user = caller(request)
-    question, collection, history = _prepare(body, ctx, user)
+    question, collection, history, reading = _prepare(body, ctx, user)
     answer = ctx.assistant.ask(
         question, history, body.filters, body.mode, collection, user=user.name
     )
     ctx.metrics.observe_answer(answer, "api")
     if body.conversation_id:
+        began, cpu = time.perf_counter(), time.thread_time()
         turn = save_turn(ctx, user, body.conversation_id, answer, collection)
-        response.headers.update(turn_headers(body.conversation_id, turn))
+        # Wall time includes waiting for the CPU the answering threads share; CPU time not.
+        timings = {
+            "history": reading,
+            "save": time.perf_counter() - began,
+            "save-cpu": time.thread_time() - cpu,
+        }
+        response.headers.update(turn_headers(body.conversation_id, turn, timings))
     return answer
 
 
@@ -114,7 +124,7 @@ def ask_stream(body: AskRequest, ctx: Ctx, request: Request) -> EventSourceRespo
     (``error`` replaces what is missing when answering fails midway). With
     ``conversation_id``, a ``saved`` event (``conversation_id``, ``turn``) follows the answer."""
     user = caller(request)
-    question, collection, history = _prepare(body, ctx, user)
+    question, collection, history, _ = _prepare(body, ctx, user)
     events = ctx.assistant.stream(
         question, history, body.filters, body.mode, collection, user=user.name
     )

@@ -90,6 +90,8 @@ def test_asked_turns_are_saved_whole_and_follow_ups_use_them(client: TestClient)
     assert first.status_code == 200, first.text
     assert first.headers["X-Conversation-Turn"] == "1"
     assert first.headers["X-Conversation-Id"] == conversation
+    timing = dict(m.split(";dur=") for m in first.headers["Server-Timing"].split(", "))
+    assert set(timing) == {"history", "save", "save-cpu"} and float(timing["save"]) > 0
     # No history sent: the saved turn is the history, so the follow-up is condensed with it.
     second = ask(client, conversation, FOLLOW_UP)
     assert second.headers["X-Conversation-Turn"] == "2"
