@@ -8,7 +8,6 @@ login of its own and cannot act as anyone else.
 
 from __future__ import annotations
 
-import logging
 from contextlib import suppress
 from functools import lru_cache
 from typing import Any
@@ -17,11 +16,10 @@ import gradio as gr
 
 from qa.http.context import Context
 from qa.people.identity import User
-from qa.people.records import ConversationView, FeedbackIn, NotFound
+from qa.people.records import ConversationView, FeedbackIn, Forbidden, NotFound
 from qa.types import Answer
-from qa.ui.render import insights_html, render_answer, shared_document, user_message
+from qa.ui.render import esc, insights_html, render_answer, shared_document, user_message
 
-log = logging.getLogger(__name__)
 REASONS = [
     ("Wrong", "wrong"),
     ("Not in the documents", "not_in_documents"),
@@ -85,7 +83,7 @@ def chat_of(view: ConversationView) -> tuple[Messages, Messages, dict[int, int],
 def export_links(conversation: str | None) -> str:
     if not conversation:
         return ""
-    base = f"/v1/conversations/{conversation}/export?format="
+    base = f"/v1/conversations/{esc(conversation)}/export?format="
     return (
         f'<div class="cq-export">Export: <a href="{base}md" download>Markdown</a> · '
         f'<a href="{base}json" download>JSON</a></div>'
@@ -240,9 +238,12 @@ class History:
         return self.ctx.people.policy.is_admin(page_user(request))
 
     def insights(self, request: gr.Request) -> str:
-        report = self.ctx.people.insights(
-            page_user(request), self.ctx.assistant.embeddings.embed_documents
-        )
+        try:
+            report = self.ctx.people.insights(
+                page_user(request), self.ctx.assistant.embeddings.embed_documents
+            )
+        except Forbidden:
+            raise gr.Error("Insights are for admins.") from None
         return insights_html(report)
 
 
