@@ -1,39 +1,40 @@
-"""The answer chain: condense -> retrieve -> select evidence -> generate -> verify.
+"""The answer chain: condense -> retrieve -> select evidence -> gate -> generate -> verify.
 
 The chain, not the model, makes answers trustworthy: the model only sees numbered evidence
-sentences; whatever it writes is checked sentence by sentence against that evidence; and
-when the evidence does not support an answer the model is not called at all.
+sentences; whatever it writes is checked claim by claim against that evidence; and when the
+backend's gate finds no answer in the evidence the model is not called at all. Which gate,
+how much evidence, and whether the model's refusal is final belong to the backend's policy.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel, Field
 
-from qa.citations import Claim, build_citations, completeness, key_terms, verify
+from qa.citations import build_citations, completeness, key_terms
 from qa.config import Settings
 from qa.evidence import Evidence, render, select_evidence, sources_of
+from qa.extractive import extractive_claims
+from qa.followup import FollowUp, resolve
+from qa.gate import GateDecision
 from qa.llm.base import LLMBackend
 from qa.prompts import load_prompt
 from qa.retrieval import HybridSearcher
-from qa.types import Answer, Filters, Source, Turn
+from qa.types import Answer, Filters, SearchHit, Source, Turn
+from qa.verify import Claim, Verifier
 from vectorstore.embeddings import LocalEmbeddings
-from vectorstore.tokens import terms
 
 NOT_FOUND = "I could not find this in the documents."
-_REFERRING = re.compile(
-    r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those)\b", re.I
-)
-# Evidence this strong is answered from even if the model declines.
-STRONG_SUPPORT = 0.6
-# A generated answer must carry this share of the top evidence's key terms, else the
-# extractive answer is given: a small model's grounded but partial answer misleads.
+# A small model that declines is overruled when the gate is this sure the evidence answers.
+OVERRULE = 0.85
+# A small model's answer must carry this share of the top evidence's key terms, else the
+# extractive answer is given: a grounded but partial answer misleads.
 MIN_COMPLETENESS = 0.4
 # Evidence much weaker than the best only distracts a small model.
 PROMPT_RELATIVE_SCORE = 0.5
@@ -64,13 +65,43 @@ class AnswerEvent(BaseModel):
 StreamEvent = SourcesEvent | TokenEvent | AnswerEvent
 
 
-def is_follow_up(question: str) -> bool:
-    """A question that leans on the conversation: a pronoun, or almost no content words."""
-    return bool(_REFERRING.search(question)) or len(terms(question)) <= 1
+@dataclass
+class Clock:
+    """Seconds per stage of one request."""
+
+    started: float = field(default_factory=time.perf_counter)
+    mark: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(now - (self.mark or self.started), 4)
+        self.mark = now
+
+    def since_start(self) -> float:
+        return round(time.perf_counter() - self.started, 4)
 
 
-def previous_question(history: list[Turn]) -> str:
-    return next((t.content for t in reversed(history) if t.role == "user"), "")
+@dataclass
+class Found:
+    """What retrieval and the gate produced for one question."""
+
+    standalone: str
+    follow_up: FollowUp | None
+    hits: list[SearchHit]
+    evidence: list[Evidence]
+    decision: GateDecision
+    calls: int
+
+
+@dataclass
+class Outcome:
+    """How a generated answer settled: its claims (possibly the extractive fallback),
+    whether they are the model's own verified words, and why it fell back."""
+
+    claims: list[Claim]
+    verified: bool
+    fallback: str | None = None
 
 
 class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
@@ -88,10 +119,17 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         self.searcher = searcher
         self.backend = backend
         self.llm = llm if llm is not None else backend.chat_model(settings)
-        self.gate = backend.gate(settings)
+        self.policy = backend.policy(settings)
         self.settings = settings
         self.mode = backend.name
+        self.verifier = Verifier(self._embed)
         self.llm_calls = 0  # every call to the model, for tests and metrics
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        embeddings = self.searcher.store.embeddings
+        if isinstance(embeddings, LocalEmbeddings):
+            return embeddings.embed_cached(texts)
+        return embeddings.embed_documents(texts)
 
     # --- Runnable ---------------------------------------------------------------------
 
@@ -121,8 +159,6 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         request = self._coerce(input)
         yield from self.run_events(request.question, request.history, request.filters)
 
-    # --- steps ------------------------------------------------------------------------
-
     def answer(
         self, question: str, history: list[Turn] | None = None, filters: Filters | None = None
     ) -> Answer:
@@ -133,22 +169,43 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         assert final is not None
         return final
 
-    def condense(self, question: str, history: list[Turn]) -> tuple[str, str, int]:
-        """(standalone question, conversational context, LLM calls made) for a question that
-        may lean on the conversation."""
-        previous = previous_question(history)
-        if not previous or not is_follow_up(question):
-            return question, "", 0
-        if self.backend.rewrites_questions and self.llm is not None:
-            # A capable model rewrites the question; tiny local models cannot be trusted to.
-            lines = "\n".join(f"{t.role}: {t.content}" for t in history[-6:])
-            messages = load_prompt("condense").invoke({"history": lines, "question": question})
-            self.llm_calls += 1
-            rewritten = str(self.llm.invoke(messages).content).strip()
-            if rewritten:
-                return rewritten, previous, 1
-            return f"{question} {previous}", previous, 1
-        return f"{question} {previous}", previous, 0
+    # --- steps ------------------------------------------------------------------------
+
+    def condense(self, question: str, history: list[Turn]) -> tuple[str, FollowUp | None, int]:
+        """(what to search for, the follow-up it makes, LLM calls made). A capable model
+        rewrites a follow-up; otherwise the previous question joins it."""
+        follow_up = resolve(question, history)
+        if follow_up is None:
+            return question, None, 0
+        if not (self.backend.rewrites_questions and self.llm is not None):
+            return follow_up.standalone, follow_up, 0
+        lines = "\n".join(f"{t.role}: {t.content}" for t in history[-6:])
+        messages = load_prompt("condense").invoke({"history": lines, "question": question})
+        self.llm_calls += 1
+        rewritten = str(self.llm.invoke(messages).content).strip()
+        return rewritten or follow_up.standalone, follow_up, 1
+
+    def find(
+        self, question: str, history: list[Turn], filters: Filters | None, clock: Clock
+    ) -> Found:
+        """Condense, retrieve, select evidence, and let the gate decide."""
+        standalone, follow_up, calls = self.condense(question, history)
+        clock.lap("condense")
+        hits = self.searcher.search(standalone, self.settings.top_k, filters)
+        clock.lap("retrieve")
+        evidence = select_evidence(
+            standalone if calls else question,
+            hits,
+            self.policy.evidence_shown,
+            self.searcher.store.lexical_index().idf,
+            self._embed,
+            follow_up.context if follow_up else "",
+        )
+        if follow_up is not None:
+            evidence = follow_up.rerank(evidence)
+        decision = self.policy.gate.decide(question, evidence, follow_up)
+        clock.lap("evidence")
+        return Found(standalone, follow_up, hits, evidence, decision, calls)
 
     def run_events(
         self,
@@ -159,134 +216,79 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
     ) -> Iterator[StreamEvent]:
         """Sources, tokens, then the verified answer. With ``stream_tokens`` False the model
         is called without streaming (one request, one token event)."""
-        started = time.perf_counter()
-        timings: dict[str, float] = {}
-
-        def lap(stage: str, since: float) -> float:
-            now = time.perf_counter()
-            timings[stage] = round(now - since, 4)
-            return now
-
-        mark = started
-        # Counted per request: ``self.llm_calls`` is shared by concurrent requests.
-        standalone, context, calls = self.condense(question, history)
-        mark = lap("condense", mark)
-        hits = self.searcher.search(standalone, self.settings.top_k, filters)
-        mark = lap("retrieve", mark)
-        embeddings = self.searcher.store.embeddings
-        embed = (
-            embeddings.embed_cached
-            if isinstance(embeddings, LocalEmbeddings)
-            else embeddings.embed_documents
-        )
-        evidence = select_evidence(
-            question,
-            hits,
-            self.settings.evidence_sentences,
-            self.searcher.store.lexical_index().idf,
-            embed,
-            context,
-        )
-        mark = lap("evidence", mark)
-        sources = sources_of(hits)
-        yield SourcesEvent(
-            sources=sources, standalone_question=standalone if standalone != question else None
-        )
-
+        clock = Clock()
+        found = self.find(question, history, filters, clock)
+        sources = sources_of(found.hits)
+        standalone = found.standalone if found.standalone != question else None
+        yield SourcesEvent(sources=sources, standalone_question=standalone)
         answer = Answer(
             question=question,
-            standalone_question=standalone if standalone != question else None,
+            standalone_question=standalone,
             text=NOT_FOUND,
             sources=sources,
             abstained=True,
             mode=self.mode,
-            trace={
-                "hits": [
-                    {
-                        "chunk_id": h.chunk.id,
-                        "doc_id": h.chunk.doc_id,
-                        "rrf": round(h.score, 5),
-                        "dense_rank": h.dense_rank,
-                        "lexical_rank": h.lexical_rank,
-                        "dense_score": h.dense_score,
-                    }
-                    for h in hits
-                ],
-                "evidence": [
-                    {
-                        "n": e.n,
-                        "text": e.text,
-                        "score": round(e.score, 3),
-                        "lexical": round(e.lexical, 3),
-                        "dense": round(e.dense, 3),
-                    }
-                    for e in evidence
-                ],
-            },
+            trace=trace_of(found),
         )
-        decision = self.gate.decide(question, evidence)
-        answer.trace["gate"] = {"answer": decision.answer, "reason": decision.reason,
-                                **decision.signals}  # fmt: skip
-        if decision.answer:
-            claims: list[Claim] = []
-            if self.llm is not None:
-                calls += 1
-                generated, tokens = "", 0
-                for token, count in self._generate(question, evidence, stream_tokens):
-                    if not generated:
-                        timings["first_token"] = round(time.perf_counter() - started, 4)
-                    generated += token
-                    tokens = count
-                    yield TokenEvent(text=token)
-                mark = lap("generate", mark)
-                answer.tokens = tokens
-                answer.trace["generated"] = generated
-                claims = self._check(question, generated, evidence, answer.trace)
-                mark = lap("verify", mark)
-                if answer.trace.get("fallback") == "declined":
-                    evidence = []
-            if evidence and not claims:
-                claims = self.extractive(evidence)
-            if claims:
-                answer.text, answer.citations = build_citations(claims)
-                answer.abstained = False
-                if self.llm is None:  # nothing was generated: the answer is the stream
-                    yield TokenEvent(text=answer.text)
+        calls = found.calls
+        if found.decision.answer:
+            calls += yield from self.respond(question, found, answer, clock, stream_tokens)
         answer.llm_calls = calls
-        timings["total"] = round(time.perf_counter() - started, 4)
-        answer.timings = timings
+        clock.timings["total"] = clock.since_start()
+        answer.timings = clock.timings
         yield AnswerEvent(answer=answer)
 
-    def _check(
-        self, question: str, generated: str, evidence: list[Evidence], trace: dict[str, Any]
-    ) -> list[Claim]:
-        """The verified claims of a generated answer, or [] with the reason in the trace."""
+    def respond(
+        self, question: str, found: Found, answer: Answer, clock: Clock, stream_tokens: bool
+    ) -> Generator[StreamEvent, None, int]:
+        """Fill ``answer`` from the evidence (and the model, if any); returns LLM calls."""
+        if self.llm is None:
+            outcome = Outcome(extractive_claims(question, found.evidence), verified=False)
+        else:
+            generated = ""
+            for token, count in self.generate(question, found.evidence, stream_tokens):
+                if not generated:
+                    clock.timings["first_token"] = clock.since_start()
+                generated += token
+                answer.tokens = count
+                yield TokenEvent(text=token)
+            clock.lap("generate")
+            answer.trace["generated"] = generated
+            outcome = self.settle(question, generated, found, answer.trace)
+            clock.lap("verify")
+        if outcome.fallback:
+            answer.trace["fallback"] = outcome.fallback
+        if outcome.claims:
+            answer.text, answer.citations = build_citations(outcome.claims, outcome.verified)
+            answer.abstained = False
+            if self.llm is None:  # nothing was generated: the answer is the stream
+                yield TokenEvent(text=answer.text)
+        return 0 if self.llm is None else 1
+
+    def settle(self, question: str, generated: str, found: Found, trace: dict[str, Any]) -> Outcome:
+        """What reaches the user of what the model wrote: verified claims, the extractive
+        answer in their place, or the model's own refusal."""
+        evidence = found.evidence
         if NOT_FOUND.lower().rstrip(".") in generated.lower():
-            trace["fallback"] = "declined" if evidence[0].score < STRONG_SUPPORT else "overruled"
-            return []
-        claims = verify(generated, evidence, self.settings.verify_threshold, question)
+            sure = float(found.decision.signals.get("p", 0.0)) >= OVERRULE
+            if self.policy.trust_refusal or not sure:
+                return Outcome([], verified=False, fallback="declined")
+            return Outcome(extractive_claims(question, evidence), False, "overruled")
+        claims, cuts = self.verifier.verify(generated, evidence, question)
+        trace["cuts"] = [{"text": c.text, "check": c.check, "detail": c.detail} for c in cuts]
         if not claims:
-            trace["fallback"] = "unsupported"
-            return []
-        idf = self.searcher.store.lexical_index().idf
-        keys = key_terms(evidence[0].text, question, idf)
-        trace["completeness"] = round(completeness(claims, keys), 3)
-        if trace["completeness"] < MIN_COMPLETENESS:
-            trace["fallback"] = "incomplete"
-            return []
-        return claims
+            return Outcome(extractive_claims(question, evidence), False, "unsupported")
+        if self.policy.require_complete:
+            # Complete with respect to what it cites: the key facts of those sentences.
+            idf = self.searcher.store.lexical_index().idf
+            cited = " ".join(dict.fromkeys(ev.text for c in claims for ev in c.evidence))
+            keys = key_terms(cited, question, idf)
+            trace["completeness"] = round(completeness(claims, keys), 3)
+            if trace["completeness"] < MIN_COMPLETENESS:
+                return Outcome(extractive_claims(question, evidence), False, "incomplete")
+        return Outcome(claims, verified=True)
 
-    def extractive(self, evidence: list[Evidence]) -> list[Claim]:
-        """The best evidence sentence, plus a second one nearly as good."""
-        best = evidence[0]
-        chosen = [best] + [
-            ev
-            for ev in evidence[1:2]
-            if ev.score >= max(self.settings.min_support, 0.85 * best.score)
-        ]
-        return [Claim(ev.text, [ev], ev.score, []) for ev in chosen]
-
-    def _generate(
+    def generate(
         self, question: str, evidence: list[Evidence], stream_tokens: bool
     ) -> Iterator[tuple[str, int]]:
         """(token text, completion tokens so far) from the model, streamed or in one piece."""
@@ -305,3 +307,39 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             text = str(chunk.content)
             if text:
                 yield text, count
+
+
+def trace_of(found: Found) -> dict[str, Any]:
+    """Why the answer is what it is: ranks and scores per chunk, the evidence and its
+    signals, the gate's decision. A record for people and evals; nothing reads it back."""
+    return {
+        "hits": [
+            {
+                "chunk_id": h.chunk.id,
+                "doc_id": h.chunk.doc_id,
+                "rrf": round(h.score, 5),
+                "dense_rank": h.dense_rank,
+                "lexical_rank": h.lexical_rank,
+                "dense_score": h.dense_score,
+            }
+            for h in found.hits
+        ],
+        "evidence": [
+            {
+                "n": e.n,
+                "text": e.text,
+                "score": round(e.score, 3),
+                "lexical": round(e.lexical, 3),
+                "dense": round(e.dense, 3),
+            }
+            for e in found.evidence
+        ],
+        "gate": {
+            "answer": found.decision.answer,
+            "reason": found.decision.reason,
+            **{
+                k: round(v, 3) if isinstance(v, float) else v
+                for k, v in found.decision.signals.items()
+            },
+        },
+    }

@@ -210,7 +210,7 @@ def chat(
     """An interactive conversation; follow-up questions use what was said before. With
     --resume, a saved conversation is shown, continued, and every new turn saved to it."""
     from qa.chain import AnswerEvent, TokenEvent
-    from qa.http.conversations import bounded
+    from qa.http.turns import bounded
 
     service = answering(collection, mode)
     saved = Resumed(service, resume, user) if resume else None
@@ -239,7 +239,11 @@ def chat(
                 print_answer(event.answer)
                 history += [
                     Turn(role="user", content=question),
-                    Turn(role="assistant", content=event.answer.text),
+                    Turn(
+                        role="assistant",
+                        content=event.answer.text,
+                        quotes=[c.quote for c in event.answer.citations],
+                    ),
                 ]
                 if saved:
                     saved.append(event.answer, collection or service.settings.collection)
@@ -271,16 +275,18 @@ class Resumed:
     def history(self) -> list[Turn]:
         """The saved turns, shown as they were answered; the chat goes on from them."""
         console.print(f"{self.view.title or 'Untitled conversation'}", style="bold")
-        turns: list[Turn] = []
+        from qa.http.turns import messages_of
+
         for turn in self.view.turns:
             console.print(f"you> {turn.question}", style="green", markup=False, highlight=False)
             print_answer(turn.answer)
-            turns += [Turn(role="user", content=turn.question),
-                      Turn(role="assistant", content=turn.answer.text)]  # fmt: skip
-        return turns
+        return messages_of(self.view)
 
     def append(self, answer: Answer, collection: str) -> None:
-        self.people.conversations.append_turn(self.user, self.conversation, answer, collection)
+        from qa.http.public import public_answer
+
+        saved = public_answer(answer)  # as the page and the API save answers
+        self.people.conversations.append_turn(self.user, self.conversation, saved, collection)
 
     def close(self) -> None:
         self.people.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Self
 
@@ -51,16 +52,28 @@ class Settings(BaseSettings):
 
     # answering
     mode: str = Field(
-        "local", description="LLM backend: local, openai or extractive (qa.llm.registry)"
+        "local", description="LLM backend: local, openai, ollama or extractive (qa.llm.registry)"
     )
     modes: str | None = Field(
         None,
         description="comma-separated modes a request may choose "
         "(default: the configured mode and extractive)",
     )
-    evidence_sentences: int = Field(6, description="evidence sentences shown to the LLM")
+    evidence_sentences: int = Field(
+        6, description="extractive and local modes: evidence sentences kept (and shown)"
+    )
     min_support: float = Field(
-        0.33, description="lowest question-evidence support that still counts as an answer"
+        0.315,
+        description="extractive and local modes: lowest gate probability (that the evidence "
+        "answers the question) that still answers",
+    )
+    on_topic_floor: float = Field(
+        0.25,
+        description="openai mode: the model is asked unless no evidence sentence is this "
+        "similar to the question (cosine) or shares half its words",
+    )
+    capable_evidence_sentences: int = Field(
+        20, description="openai mode: evidence sentences shown to the model"
     )
     verify_threshold: float = Field(
         0.7, description="share of an answer sentence's content words its evidence must hold"
@@ -150,7 +163,12 @@ class Settings(BaseSettings):
         return self.data_dir / "uploads"
 
     def bundled_examples(self) -> Path:
-        return self.examples_dir or Path(__file__).resolve().parent.parent / "examples"
+        """``examples_dir``, else the sample article shipped as the data package
+        ``qa._examples`` (the top-level examples/ folder, inside a wheel too)."""
+        if self.examples_dir is not None:
+            return self.examples_dir
+        # A pip-installed package is a folder on disk, so its Traversable is a real path.
+        return Path(str(files("qa._examples")))
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,12 @@
 """Evidence: the sentences of the retrieved chunks that best answer the question.
 
 This is all the LLM ever sees, and what citations point at, so each sentence keeps its
-exact offsets in its document.
+exact offsets in its document. A sentence is judged by meaning first (its embedding against
+the question's, stored at ingest so nothing is embedded here but the question) and with its
+context: the chunk it sits in, its neighbours and its document's title, because a sentence
+that answers often leaves its subject to the one before ("Caracas used the talks to press
+for US sanctions relief" after a paragraph on Venezuela). Shared words count too, weighted
+by how rare they are.
 """
 
 from __future__ import annotations
@@ -9,29 +14,41 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
+
+from qa.lexicon import synonym_stems
 from qa.types import SearchHit, Source
 from vectorstore.tokens import terms
 
 # Text that addresses the assistant rather than the reader is data, never an instruction:
-# such sentences are kept out of the evidence entirely.
+# such sentences are kept out of the evidence entirely. Only instructions count: imperatives
+# aimed at the model ("ignore previous instructions", "you are now", "respond only with"),
+# not prose that happens to use the words ("asked to respond with restraint").
 _INJECTION = re.compile(
-    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules|above|previous)\b"
-    r"|\b(system prompt|you are now|act as|reply with|respond with|answer with)\b",
+    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|"
+    r"guidelines|context)\b"
+    r"|\b(?:system prompt|you are now|you must now|as an ai\b|language model)"
+    r"|(?:^|[.!?:]\s+|\b(?:assistant|ai|chatbot|model)[,:]\s*)(?:please\s+)?"
+    r"(?:act as|pretend to be|reply with|respond with|respond only|answer with|answer only|"
+    r"say only|output|print)\b"
+    r"|\b(?:reply|respond|answer)\s+(?:only\s+)?with\s+[\"'“‘]",
     re.IGNORECASE,
 )
-# MiniLM gives unrelated sentences cosine similarities up to ~0.3; rescale above that.
-_DENSE_FLOOR = 0.3
-# Score = lexical^0.7 * dense^0.3 (dense after a square root): a geometric mean needs both
-# the question's words and its meaning. Chosen on ClapNQ dev against answerable vs.
-# unanswerable questions (docs/evaluation.md); it separates them better than a sum.
-_LEXICAL_EXPONENT = 0.7
+# A word matched only through a news synonym ("offer" ~ "concession") counts this much.
+SYNONYM_CREDIT = 0.6
+# Both retrievers rank the sentence's chunk this high or better: they agree.
+AGREE_RANK = 3
+# MiniLM gives unrelated texts cosine similarities up to ~0.3: only the part above counts.
+DENSE_FLOOR = 0.3
+
+Embed = Callable[[list[str]], list[list[float]]]
 
 
 @dataclass
 class Evidence:
-    """One numbered evidence sentence."""
+    """One numbered evidence sentence, with the signals that ranked it."""
 
     n: int
     text: str
@@ -46,6 +63,38 @@ class Evidence:
     lexical: float
     dense: float
     score: float
+    vector: list[float] | None = None
+    signals: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Candidate:
+    """A sentence of a retrieved chunk, with its neighbours in that chunk."""
+
+    hit: SearchHit
+    start: int
+    end: int
+    text: str
+    before: str
+    after: str
+    vector: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the signals add up to a sentence's score: a logistic model's weights, fitted on
+    the ClapNQ tuning half and a tuning set of paraphrased news questions
+    (``bench/evidence_fit.py``; docs/evaluation.md). Signals with no weight are recorded
+    for the gate and the trace."""
+
+    bias: float = -5.12
+    dense: float = 4.4
+    neighbour_dense: float = 0.18
+    title_dense: float = 2.76
+    lexical: float = 1.41
+
+
+WEIGHTS = Weights()
 
 
 def looks_like_injection(sentence: str) -> bool:
@@ -55,32 +104,144 @@ def looks_like_injection(sentence: str) -> bool:
 def coverage(
     question_terms: Sequence[str], sentence_terms: set[str], idf: Callable[[str], float]
 ) -> float:
-    """Share of the question's (idf-weighted) content terms that the sentence holds."""
+    """Share of the question's (idf-weighted) content terms that the text holds; a word the
+    text only has a news synonym of counts for ``SYNONYM_CREDIT``."""
     unique = set(question_terms)
     total = sum(idf(t) for t in unique)
     if total <= 0:
         return 0.0
-    return sum(idf(t) for t in unique if t in sentence_terms) / total
+    synonyms = synonym_stems()
+    held = 0.0
+    for t in unique:
+        if t in sentence_terms:
+            held += idf(t)
+        elif synonyms.get(t, frozenset()) & sentence_terms:
+            held += SYNONYM_CREDIT * idf(t)
+    return held / total
 
 
-def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    return float(sum(x * y for x, y in zip(a, b, strict=True)))
-
-
-def candidate_sentences(hits: Sequence[SearchHit]) -> list[tuple[SearchHit, int, int, str]]:
-    """Every sentence of the hits once (chunks overlap), with document offsets."""
+def candidate_sentences(hits: Sequence[SearchHit]) -> list[Candidate]:
+    """Every sentence of the hits once (chunks overlap), with document offsets and the
+    sentences around it; stored sentence vectors come along when the chunk has them."""
     seen: set[tuple[str, int]] = set()
-    out = []
+    out: list[Candidate] = []
     for hit in hits:
         chunk = hit.chunk
-        for start, end in chunk.sentences:
+        texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in chunk.sentences]
+        vectors = hit.sentence_vectors
+        for i, ((start, end), text) in enumerate(zip(chunk.sentences, texts, strict=True)):
             key = (chunk.doc_id, start)
-            text = chunk.text[start - chunk.start : end - chunk.start]
             if key in seen or not terms(text) or looks_like_injection(text):
                 continue
             seen.add(key)
-            out.append((hit, start, end, text))
+            before = texts[i - 1] if i > 0 else ""
+            after = texts[i + 1] if i + 1 < len(texts) else ""
+            vector = vectors[i] if vectors is not None and i < len(vectors) else None
+            out.append(Candidate(hit, start, end, text, before, after, vector))
     return out
+
+
+def _vectors(candidates: list[Candidate], embed: Embed) -> np.ndarray:
+    """Sentence vectors: stored at ingest, embedded here only for old stores."""
+    missing = [i for i, c in enumerate(candidates) if c.vector is None]
+    if missing:
+        fresh = embed([candidates[i].text for i in missing])
+        for i, vector in zip(missing, fresh, strict=True):
+            candidates[i].vector = np.asarray(vector, dtype=np.float32)
+    return np.stack([np.asarray(c.vector, dtype=np.float32) for c in candidates])
+
+
+def _split(vectors: np.ndarray, n: int) -> list[np.ndarray]:
+    """The first ``n`` rows one by one, then the rest as one block."""
+    return [*vectors[:n], vectors[n:]]
+
+
+def _rescale(cosine: float) -> float:
+    return max(0.0, (cosine - DENSE_FLOOR) / (1 - DENSE_FLOOR))
+
+
+def signals(
+    candidates: list[Candidate],
+    question: str,
+    context: str,
+    idf: Callable[[str], float],
+    embed: Embed,
+) -> list[dict[str, float]]:
+    """Per candidate: dense similarity of the sentence, of it with its neighbours, of its
+    chunk and title; idf-weighted coverage of the question's words by the sentence, its
+    window and its title; and its chunk's retrieval rank."""
+    q_terms, c_terms = terms(question), terms(context)
+    titles = sorted({str(c.hit.chunk.metadata.get("title", "")) for c in candidates})
+    asked = [question, f"{question} {context}"] if context else [question]
+    *q_vecs, title_vecs = _split(np.asarray(embed([*asked, *titles])), len(asked))
+    q_vec = q_vecs[-1]
+    title_sim = {t: float(v @ q_vec) for t, v in zip(titles, title_vecs, strict=True)}
+    # A follow-up is judged by itself and with its conversation, whichever fits better:
+    # "they" needs the conversation, what is newly asked needs the question alone.
+    dense = np.max(np.stack([_vectors(candidates, embed) @ v for v in q_vecs]), axis=0)
+    ranks: dict[int, int] = {}
+    for cand in candidates:  # candidates come in retrieval order
+        ranks.setdefault(id(cand.hit), len(ranks))
+    rows = []
+    for cand, sim in zip(candidates, dense, strict=True):
+        own = set(terms(cand.text))
+        window = own | set(terms(cand.before)) | set(terms(cand.after))
+        title = str(cand.hit.chunk.metadata.get("title", ""))
+        lexical = coverage(q_terms, own, idf)
+        window_lexical = coverage(q_terms, window, idf)
+        if c_terms:  # a follow-up: the conversation's words count for a third
+            lexical = (2 * lexical + coverage(c_terms, own, idf)) / 3
+            window_lexical = (2 * window_lexical + coverage(c_terms, window, idf)) / 3
+        neighbours = [float(v @ q_vec) for v in _neighbour_vectors(cand, candidates)]
+        neighbour = max(neighbours) if neighbours else float(sim)
+        rows.append(
+            {
+                "dense": float(sim),
+                "neighbour_dense": neighbour,
+                "chunk_dense": float(cand.hit.dense_score or 0.0),
+                "title_dense": title_sim[title],
+                "lexical": lexical,
+                "window_lexical": window_lexical,
+                "title_lexical": coverage(q_terms, set(terms(title)), idf),
+                "chunk_rank": 1.0 / (1 + ranks[id(cand.hit)]),
+                "agree": float(
+                    (cand.hit.dense_rank or 99) <= AGREE_RANK
+                    and (cand.hit.lexical_rank or 99) <= AGREE_RANK
+                ),
+            }
+        )
+    return rows
+
+
+def standout(rows: list[dict[str, float]]) -> list[dict[str, float]]:
+    """Adds how each sentence stands out from the rest of what was retrieved (the gate
+    reads it): its similarity and word coverage above the median, and the best similarity."""
+    if not rows:
+        return rows
+    dense_mid = float(np.median([r["dense"] for r in rows]))
+    lexical_mid = float(np.median([r["lexical"] for r in rows]))
+    top_dense = max(r["dense"] for r in rows)
+    for row in rows:
+        row["dense_z"] = row["dense"] - dense_mid
+        row["lexical_z"] = row["lexical"] - lexical_mid
+        row["max_dense"] = top_dense
+    return rows
+
+
+def _neighbour_vectors(cand: Candidate, candidates: list[Candidate]) -> list[np.ndarray]:
+    return [
+        c.vector
+        for c in candidates
+        if c.vector is not None and c.hit is cand.hit and c.text in (cand.before, cand.after)
+    ]
+
+
+def score(row: dict[str, float], weights: Weights = WEIGHTS) -> float:
+    """The logistic model's probability that the sentence holds the answer."""
+    z = weights.bias + sum(
+        getattr(weights, name) * value for name, value in row.items() if hasattr(weights, name)
+    )
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 def select_evidence(
@@ -88,49 +249,36 @@ def select_evidence(
     hits: Sequence[SearchHit],
     k: int,
     idf: Callable[[str], float],
-    embed: Callable[[list[str]], list[list[float]]],
+    embed: Embed,
     context: str = "",
 ) -> list[Evidence]:
-    """The ``k`` best sentences, by lexical coverage of the question and dense similarity.
-
-    ``context`` (the previous question of a conversation) counts for a third, so a
-    follow-up such as "Who led it?" still finds what "it" was.
-    """
+    """The ``k`` best sentences of the hits. ``context`` (a follow-up's conversation: the
+    previous question and the sentences its answer cited) helps find what "they" was."""
     candidates = candidate_sentences(hits)
     if not candidates:
         return []
-    q_terms = terms(question)
-    c_terms = terms(context)
-    vectors = embed([f"{question} {context}".strip(), *[c[3] for c in candidates]])
-    q_vec = vectors[0]
-    scored = []
-    for (hit, start, end, text), vec in zip(candidates, vectors[1:], strict=True):
-        s_terms = set(terms(text))
-        lexical = coverage(q_terms, s_terms, idf)
-        if c_terms:
-            lexical = (2 * lexical + coverage(c_terms, s_terms, idf)) / 3
-        dense = max(0.0, (cosine(q_vec, vec) - _DENSE_FLOOR) / (1 - _DENSE_FLOOR))
-        score = lexical**_LEXICAL_EXPONENT * math.sqrt(dense) ** (1 - _LEXICAL_EXPONENT)
-        scored.append((score, lexical, dense, hit, start, end, text))
-    scored.sort(key=lambda row: -row[0])
+    rows = standout(signals(candidates, question, context, idf, embed))
+    scored = sorted(zip(candidates, rows, strict=True), key=lambda pair: -score(pair[1]))
     evidence = []
-    for n, (score, lexical, dense, hit, start, end, text) in enumerate(scored[:k], start=1):
-        meta = hit.chunk.metadata
+    for n, (cand, row) in enumerate(scored[:k], start=1):
+        meta = cand.hit.chunk.metadata
         evidence.append(
             Evidence(
                 n=n,
-                text=text,
-                doc_id=hit.chunk.doc_id,
+                text=cand.text,
+                doc_id=cand.hit.chunk.doc_id,
                 title=str(meta.get("title", "")),
                 date=meta.get("date"),
                 source=str(meta.get("source", "")),
-                chunk_id=hit.chunk.id,
-                start=start,
-                end=end,
+                chunk_id=cand.hit.chunk.id,
+                start=cand.start,
+                end=cand.end,
                 page=meta.get("page"),
-                lexical=lexical,
-                dense=dense,
-                score=score,
+                lexical=row["lexical"],
+                dense=_rescale(row["dense"]),
+                score=score(row),
+                vector=None if cand.vector is None else [float(x) for x in cand.vector],
+                signals=row,
             )
         )
     return evidence

@@ -1,16 +1,25 @@
 """The gate: whether the evidence can answer the question, decided before any model call.
 
-Each backend owns its policy (``LLMBackend.gate``): a small model cannot be trusted to
-decline, so its gate must; a capable model is asked and its own refusal counts.
+Each backend owns its policy (``LLMBackend.policy``). A small model cannot be trusted to
+decline, so for extractive and local answers a calibrated gate decides from several signals
+(how well the best sentence matches in meaning and in words, whether the two retrievers
+agree, the margin over the next sentence, whether the evidence holds the kind of answer the
+question wants). A capable model is asked whenever retrieval found anything on topic; its
+own "I could not find this in the documents." is the abstention, and verification still
+guards what it writes.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
+from qa.followup import FollowUp
+from qa.lexicon import DEMONYMS, name_in, names
 
 
 @dataclass
@@ -23,20 +32,111 @@ class GateDecision:
 
 
 class GatePolicy(Protocol):
-    def decide(self, question: str, evidence: Sequence[Evidence]) -> GateDecision: ...
+    def decide(
+        self, question: str, evidence: Sequence[Evidence], follow_up: FollowUp | None
+    ) -> GateDecision: ...
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    """How a backend answers: its gate, how much evidence its model sees, whether its own
+    refusal is final, and whether its answer must carry the top evidence's key facts."""
+
+    gate: GatePolicy
+    evidence_shown: int
+    trust_refusal: bool
+    require_complete: bool
+
+
+@dataclass(frozen=True)
+class GateWeights:
+    """A logistic model of "the evidence answers the question" over the gate's signals,
+    fitted on the ClapNQ tuning half and a tuning set of paraphrased news questions
+    (``bench/evidence_fit.py``; numbers in docs/evaluation.md)."""
+
+    bias: float = -2.15
+    score: float = 0.08
+    dense: float = 1.31
+    max_dense: float = 1.27
+    agree: float = 0.87
+    dense_z: float = 1.55
+    lexical_z: float = 0.19
+
+
+def gate_signals(evidence: Sequence[Evidence]) -> dict[str, float]:
+    """The signals of the best evidence sentence, as the gate weighs them."""
+    top = evidence[0]
+    names_ = ("dense", "max_dense", "agree", "dense_z", "lexical_z")
+    return {"score": top.score, **{k: float(top.signals.get(k, 0.0)) for k in names_}}
+
+
+def kind_missing(question: str, evidence: Sequence[Evidence], depth: int = 2) -> Kind | None:
+    """The kind of answer the question wants when none of the best sentences holds one."""
+    kind = wanted(question)
+    if kind is Kind.ANY or any(holds(kind, ev.text) for ev in evidence[:depth]):
+        return None
+    return kind
+
+
+def names_missing(question: str, evidence: Sequence[Evidence], depth: int = 3) -> list[str]:
+    """Names the question asks about that the best evidence never mentions."""
+    window = " ".join(ev.text for ev in evidence[:depth])
+    found = names(window, aliases=False)
+    return sorted(
+        n
+        for n in names(question, aliases=False)
+        if not any(name_in(form, found, window) for form in (n, *DEMONYMS.get(n, ())))
+    )
 
 
 @dataclass
-class SupportGate:
-    """Answer when the best evidence sentence scores at least ``threshold``."""
+class CalibratedGate:
+    """For extractive and local answers: hard rules, then a calibrated probability."""
 
     threshold: float
+    weights: GateWeights = GateWeights()
 
-    def decide(self, question: str, evidence: Sequence[Evidence]) -> GateDecision:
-        best = evidence[0].score if evidence else 0.0
-        ok = best >= self.threshold
-        return GateDecision(
-            ok,
-            "supported" if ok else "weak evidence",
-            {"support": round(best, 3), "threshold": self.threshold},
-        )
+    def probability(self, signals: dict[str, float]) -> float:
+        w = self.weights
+        z = w.bias + sum(getattr(w, k) * v for k, v in signals.items() if hasattr(w, k))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def decide(
+        self, question: str, evidence: Sequence[Evidence], follow_up: FollowUp | None
+    ) -> GateDecision:
+        if not evidence:
+            return GateDecision(False, "nothing retrieved")
+        signals: dict[str, Any] = gate_signals(evidence)
+        p = self.probability(signals)
+        signals |= {"p": round(p, 3), "threshold": self.threshold}
+        unknown = names_missing(question, evidence)
+        if unknown:
+            return GateDecision(False, f"the documents do not mention {', '.join(unknown)}",
+                                signals)  # fmt: skip
+        missing = kind_missing(question, evidence)
+        if missing is not None:
+            return GateDecision(False, f"the question wants a {missing}; the evidence has none",
+                                signals)  # fmt: skip
+        if follow_up is not None and not follow_up.addressed([ev.text for ev in evidence]):
+            return GateDecision(False, "the documents don't mention what the follow-up asks",
+                                signals)  # fmt: skip
+        if p < self.threshold:
+            return GateDecision(False, "weak evidence", signals)
+        return GateDecision(True, "supported", signals)
+
+
+@dataclass
+class OnTopicGate:
+    """For a capable model: answer unless nothing retrieved is even on topic."""
+
+    floor: float
+
+    def decide(
+        self, question: str, evidence: Sequence[Evidence], follow_up: FollowUp | None
+    ) -> GateDecision:
+        best = max((ev.signals.get("dense", 0.0) for ev in evidence), default=0.0)
+        lexical = max((ev.lexical for ev in evidence), default=0.0)
+        signals = {"dense": round(best, 3), "lexical": round(lexical, 3), "floor": self.floor}
+        if not evidence or (best < self.floor and lexical < 0.5):
+            return GateDecision(False, "nothing on topic", signals)
+        return GateDecision(True, "on topic: the model decides", signals)

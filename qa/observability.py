@@ -1,16 +1,36 @@
-"""Prometheus metrics in the text exposition format, kept in process memory.
+"""Prometheus metrics through ``prometheus_client``: counters and histograms per server
+process, process and GC metrics, and gauges (documents, chunks) read from the store when
+``/metrics`` is scraped, so they are never stale.
 
-The format is a few lines of text, so a client library would buy nothing; counters and
-histograms here are thread-safe and label-aware, and gauges (documents, chunks) are read
-from the store when ``/metrics`` is scraped, so they are never stale.
+Several worker processes (``citeqa serve --workers N``) share one count through
+prometheus_client's multiprocess mode: ``multiprocess_metrics`` makes a fresh folder under
+the data dir and names it in ``PROMETHEUS_MULTIPROC_DIR`` before the workers start; each
+worker writes its values there and a scrape of any worker sums them all.
 """
 
 from __future__ import annotations
 
-import threading
+import os
+import shutil
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    values,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.types import Answer
@@ -18,139 +38,111 @@ from qa.types import Answer
 # Seconds; spans a cached lexical lookup up to a slow local generation.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 GaugeSample = tuple[str, str, dict[str, str], float]  # name, help, labels, value
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# A `_created` timestamp beside every series doubles the page and no dashboard of ours uses it.
+disable_created_metrics()
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def multiprocess() -> bool:
+    """Whether prometheus_client runs in multiprocess mode. It decides once, when imported,
+    from ``PROMETHEUS_MULTIPROC_DIR``; asking it (not the environment) gives its answer."""
+    return values.ValueClass is not values.MutexValue
 
 
-def _labels(names: tuple[str, ...], values: tuple[str, ...], extra: str = "") -> str:
-    parts = [f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True)]
-    if extra:
-        parts.append(extra)
-    return "{" + ",".join(parts) + "}" if parts else ""
+@contextmanager
+def multiprocess_metrics(data_dir: Path) -> Iterator[Path]:
+    """For ``serve --workers N`` (call before the workers start; they inherit the
+    environment and import prometheus_client fresh): a new folder under the data dir as
+    ``PROMETHEUS_MULTIPROC_DIR``, removed with the variable when the block ends, so no
+    count of an earlier run is ever added in."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="metrics-", dir=data_dir))
+    os.environ[MULTIPROC_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(path, ignore_errors=True)
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+class Gauges:
+    """A collector for one scrape: the gauge samples given, grouped into families."""
 
+    def __init__(self, samples: Iterable[GaugeSample]) -> None:
+        self.samples = list(samples)
 
-class Counter:
-    """A monotonically increasing count per label set."""
-
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> None:
-        self.name, self.help, self.labels = name, help_text, labels
-        self._values: dict[tuple[str, ...], float] = {}
-        self._lock = threading.Lock()
-
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = tuple(str(labels[n]) for n in self.labels)
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
-
-    def render(self) -> list[str]:
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
-        with self._lock:
-            for key, value in sorted(self._values.items()):
-                lines.append(f"{self.name}{_labels(self.labels, key)} {_number(value)}")
-        return lines
-
-
-class Histogram:
-    """Observations in cumulative buckets, with their sum and count, per label set."""
-
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> None:
-        self.name, self.help, self.labels = name, help_text, labels
-        self._series: dict[tuple[str, ...], list[float]] = {}  # bucket counts + [sum, count]
-        self._lock = threading.Lock()
-
-    def observe(self, value: float, **labels: str) -> None:
-        key = tuple(str(labels[n]) for n in self.labels)
-        with self._lock:
-            series = self._series.setdefault(key, [0.0] * (len(BUCKETS) + 2))
-            for i, bound in enumerate(BUCKETS):
-                if value <= bound:
-                    series[i] += 1
-            series[-2] += value
-            series[-1] += 1
-
-    def render(self) -> list[str]:
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
-        with self._lock:
-            for key, series in sorted(self._series.items()):
-                for bound, count in zip(BUCKETS, series, strict=False):
-                    le = _labels(self.labels, key, f'le="{_number(bound)}"')
-                    lines.append(f"{self.name}_bucket{le} {_number(count)}")
-                inf = _labels(self.labels, key, 'le="+Inf"')
-                lines.append(f"{self.name}_bucket{inf} {_number(series[-1])}")
-                lines.append(f"{self.name}_sum{_labels(self.labels, key)} {series[-2]:.6f}")
-                lines.append(f"{self.name}_count{_labels(self.labels, key)} {_number(series[-1])}")
-        return lines
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, GaugeMetricFamily] = {}
+        for name, help_text, labels, value in self.samples:
+            if name not in families:
+                families[name] = GaugeMetricFamily(name, help_text, labels=list(labels))
+            families[name].add_metric([labels[n] for n in labels], value)
+        yield from families.values()
 
 
 class Metrics:
-    """Everything ``/metrics`` reports about one server process."""
+    """Everything ``/metrics`` reports about the server (all its processes, in
+    multiprocess mode)."""
 
     def __init__(self) -> None:
+        # One registry per app, so tests (and embedders) can build several apps in one process.
+        self.registry = CollectorRegistry()
+        reg = self.registry
         self.requests = Counter(
-            "citeqa_http_requests_total", "HTTP requests served", ("route", "method", "status")
-        )
+            "citeqa_http_requests", "HTTP requests served", ("route", "method", "status"),
+            registry=reg,
+        )  # fmt: skip
         self.request_seconds = Histogram(
             "citeqa_http_request_duration_seconds",
             "time until the last byte of the response was sent",
-            ("route",),
-        )
+            ("route",), buckets=BUCKETS, registry=reg,
+        )  # fmt: skip
         self.stage_seconds = Histogram(
             "citeqa_answer_stage_seconds",
             "seconds per answering stage (condense, retrieve, evidence, generate, verify, total)",
-            ("stage",),
-        )
+            ("stage",), buckets=BUCKETS, registry=reg,
+        )  # fmt: skip
         self.answers = Counter(
-            "citeqa_answers_total", "answers given", ("interface", "mode", "abstained")
+            "citeqa_answers", "answers given", ("interface", "mode", "abstained"), registry=reg
         )
-        self.llm_calls = Counter("citeqa_llm_calls_total", "calls to the LLM", ("mode",))
+        self.llm_calls = Counter("citeqa_llm_calls", "calls to the LLM", ("mode",), registry=reg)
         self.llm_tokens = Counter(
-            "citeqa_llm_completion_tokens_total", "completion tokens generated", ("mode",)
+            "citeqa_llm_completion_tokens", "completion tokens generated", ("mode",), registry=reg
         )
         self.ingested = Counter(
-            "citeqa_ingested_files_total", "uploaded files by ingest outcome", ("status",)
+            "citeqa_ingested_files", "uploaded files by ingest outcome", ("status",), registry=reg
         )
+        if not multiprocess():  # per-process figures would mislead beside summed counts
+            for collector in (PROCESS_COLLECTOR, GC_COLLECTOR, PLATFORM_COLLECTOR):
+                reg.register(collector)
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route=route, method=method, status=str(status)).inc()
+        self.request_seconds.labels(route=route).observe(seconds)
 
     def observe_answer(self, answer: Answer, interface: str) -> None:
-        self.answers.inc(
-            interface=interface, mode=answer.mode, abstained=str(answer.abstained).lower()
-        )
+        abstained = str(answer.abstained).lower()
+        self.answers.labels(interface=interface, mode=answer.mode, abstained=abstained).inc()
         for stage, seconds in answer.timings.items():
-            self.stage_seconds.observe(seconds, stage=stage)
+            self.stage_seconds.labels(stage=stage).observe(seconds)
         if answer.llm_calls:
-            self.llm_calls.inc(answer.llm_calls, mode=answer.mode)
+            self.llm_calls.labels(mode=answer.mode).inc(answer.llm_calls)
         if answer.tokens:
-            self.llm_tokens.inc(answer.tokens, mode=answer.mode)
+            self.llm_tokens.labels(mode=answer.mode).inc(answer.tokens)
 
     def observe_ingest(self, statuses: Iterable[str]) -> None:
         for status in statuses:
-            self.ingested.inc(status=status)
+            self.ingested.labels(status=status).inc()
 
     def render(self, gauges: Iterable[GaugeSample] = ()) -> str:
-        lines: list[str] = []
-        for metric in (
-            self.requests,
-            self.request_seconds,
-            self.stage_seconds,
-            self.answers,
-            self.llm_calls,
-            self.llm_tokens,
-            self.ingested,
-        ):
-            lines.extend(metric.render())
-        described: set[str] = set()
-        for name, help_text, labels, value in gauges:
-            if name not in described:
-                lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
-                described.add(name)
-            names = tuple(labels)
-            lines.append(f"{name}{_labels(names, tuple(labels[n] for n in names))} {value:g}")
-        return "\n".join(lines) + "\n"
+        """The Prometheus text format: this registry, or every process's values in
+        multiprocess mode, then the gauges of this scrape."""
+        registry = self.registry
+        if multiprocess():
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+        text = generate_latest(registry) + generate_latest(Gauges(gauges))
+        return text.decode("utf-8")
 
 
 OWN_PATHS = ("/healthz", "/metrics", "/docs", "/openapi.json")
@@ -189,6 +181,5 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, observed_send)
         finally:
-            route = route_label(scope)
-            self.metrics.requests.inc(route=route, method=scope["method"], status=str(status))
-            self.metrics.request_seconds.observe(self.clock() - started, route=route)
+            seconds = self.clock() - started
+            self.metrics.observe_request(route_label(scope), scope["method"], status, seconds)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict
 
 from qa.schema import date_ord, to_chunk
@@ -112,7 +116,8 @@ class HybridSearcher:
 
 
 class HybridRetriever(BaseRetriever):
-    """The hybrid search as a LangChain retriever, usable in any LangChain pipeline."""
+    """The hybrid search as a LangChain retriever, usable in any LangChain pipeline; passes
+    LangChain's standard retriever tests. ``invoke(query, k=n)`` overrides ``k`` per call."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -121,23 +126,38 @@ class HybridRetriever(BaseRetriever):
     filters: Filters | None = None
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[LCDocument]:
-        return [
-            LCDocument(
-                page_content=hit.chunk.text,
-                id=hit.chunk.id,
-                metadata={
-                    **hit.chunk.metadata,
-                    "chunk_id": hit.chunk.id,
-                    "start": hit.chunk.start,
-                    "end": hit.chunk.end,
-                    "sentences": hit.chunk.sentences,
-                    "score": hit.score,
-                    "dense_rank": hit.dense_rank,
-                    "lexical_rank": hit.lexical_rank,
-                    "dense_score": hit.dense_score,
-                },
-            )
-            for hit in self.searcher.search(query, self.k, self.filters)
-        ]
+        hits = self.searcher.search(query, self.k if k is None else k, self.filters)
+        return [self.document(hit) for hit in hits]
+
+    async def _aget_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: AsyncCallbackManagerForRetrieverRun,
+        k: int | None = None,
+    ) -> list[LCDocument]:
+        # LangChain's default drops the call's keywords (k); the search itself is blocking.
+        return await run_in_executor(
+            None, self._get_relevant_documents, query, run_manager=run_manager.get_sync(), k=k
+        )
+
+    @staticmethod
+    def document(hit: SearchHit) -> LCDocument:
+        """A hit as a LangChain document: the chunk text, its metadata and how it ranked."""
+        return LCDocument(
+            page_content=hit.chunk.text,
+            id=hit.chunk.id,
+            metadata={
+                **hit.chunk.metadata,
+                "chunk_id": hit.chunk.id,
+                "start": hit.chunk.start,
+                "end": hit.chunk.end,
+                "sentences": hit.chunk.sentences,
+                "score": hit.score,
+                "dense_rank": hit.dense_rank,
+                "lexical_rank": hit.lexical_rank,
+                "dense_score": hit.dense_score,
+            },
+        )

@@ -66,6 +66,9 @@ class SearchHit(BaseModel):
     dense_rank: int | None = None
     lexical_rank: int | None = None
     dense_score: float | None = Field(None, description="cosine similarity, 0..1")
+    sentence_vectors: Any = Field(
+        None, exclude=True, description="the chunk's sentence embeddings, when stored (internal)"
+    )
 
 
 class Citation(BaseModel):
@@ -81,7 +84,10 @@ class Citation(BaseModel):
     start: int = Field(description="character offset of the quote in the document")
     end: int
     support: float = Field(description="how strongly the quote supports the answer, 0..1")
-    verified: bool = Field(description="the answer text was checked against this quote")
+    verified: bool = Field(
+        description="true when model-written text was checked against this quote and kept; "
+        "false for an extractive answer, which is the quote itself"
+    )
     page: int | None = None
 
 
@@ -147,6 +153,11 @@ class Turn(BaseModel):
 
     role: Literal["user", "assistant"]
     content: Text
+    quotes: list[Text] = Field(
+        default_factory=list,
+        description="an assistant turn's cited sentences (helps resolve follow-ups)",
+        max_length=20,
+    )
 
 
 class UploadResult(BaseModel):

@@ -50,7 +50,11 @@ class CiteqaSystem:
             earlier.append(previous)
             history += [
                 Turn(role="user", content=question),
-                Turn(role="assistant", content=previous.text),
+                Turn(
+                    role="assistant",
+                    content=previous.text,
+                    quotes=[c.quote for c in previous.citations],
+                ),
             ]
         answer = self._ask(item.question, history)
         query = answer.standalone_question or item.question

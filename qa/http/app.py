@@ -17,7 +17,7 @@ from qa.http.context import Context
 from qa.http.errors import ApiError, ErrorBoundary, install_error_handlers
 from qa.http.limits import BodyLimit
 from qa.http.session import Sessions, load_secret
-from qa.observability import Metrics, MetricsMiddleware
+from qa.observability import Metrics, MetricsMiddleware, multiprocess_metrics
 from qa.people.service import People
 from qa.service import Assistant
 
@@ -140,15 +140,17 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
                 "--workers > 1 needs a Chroma server (CITEQA_CHROMA_URL): "
                 "an embedded store takes one process"
             )
-        uvicorn.run(
-            "qa.http.app:factory",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            timeout_graceful_shutdown=5,
-        )
+        # Workers are processes: their metrics add up through files in the data dir.
+        with multiprocess_metrics(settings.data_dir):
+            uvicorn.run(
+                "qa.http.app:factory",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+                timeout_graceful_shutdown=5,
+            )
         return
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=5

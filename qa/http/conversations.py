@@ -2,8 +2,8 @@
 
 Every route acts as the caller (``caller(request)``) through the one ``ConversationStore``,
 which decides what they may see: a conversation they may not see is 404, exactly like one
-that does not exist, so ids and share tokens reveal nothing. The helpers at the bottom are
-what ``/v1/ask`` and the page use to continue a conversation and save its turns.
+that does not exist, so ids and share tokens reveal nothing. Continuing a conversation
+(``/v1/ask`` with ``conversation_id``) is in :mod:`qa.http.turns`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from qa.http.context import Context, Ctx, caller
+from qa.http.context import Ctx, caller
 from qa.http.errors import error_response
-from qa.people.identity import User
 from qa.people.records import (
     MAX_TITLE,
     ConversationInfo,
@@ -26,10 +25,8 @@ from qa.people.records import (
     Forbidden,
     NotFound,
     ShareInfo,
-    TurnRecord,
 )
 from qa.service import InvalidRequest
-from qa.types import Answer, Turn
 
 router = APIRouter(tags=["conversations"])
 
@@ -166,64 +163,3 @@ def share_link(info: ShareInfo) -> ShareLink:
         page_url=f"/shared/{info.token}",
         api_url=f"/v1/shared/{info.token}",
     )
-
-
-# --- continuing a conversation (used by /v1/ask and the page) ------------------------------
-
-
-def bounded(messages: list[Turn], max_turns: int, max_chars: int) -> list[Turn]:
-    """The newest messages that fit the history limits, oldest first; a stored conversation
-    may be longer than a request may carry, and the newest turns matter most to a follow-up."""
-    kept: list[Turn] = []
-    chars = 0
-    for message in reversed(messages):
-        if len(kept) == max_turns or chars + len(message.content) > max_chars:
-            break
-        kept.append(message)
-        chars += len(message.content)
-    kept.reverse()
-    # A history starts with a question: a leading answer without its question confuses the
-    # condensing of the follow-up.
-    while kept and kept[0].role != "user":
-        kept.pop(0)
-    return kept
-
-
-def conversation_history(
-    ctx: Context, user: User, conversation_id: str, sent: list[Turn]
-) -> list[Turn]:
-    """The history to answer with: ``sent`` if the request has one, else the stored turns.
-
-    Raises NotFound for a conversation the user cannot see, Forbidden for one shared with
-    them (read-only), before any answering work is done.
-    """
-    view = ctx.people.conversations.get(user, conversation_id)
-    if view.read_only:
-        raise Forbidden("a shared conversation is read-only; start your own to continue it")
-    if sent:
-        return sent
-    messages: list[Turn] = []
-    for turn in view.turns:
-        messages.append(Turn(role="user", content=turn.question))
-        messages.append(Turn(role="assistant", content=turn.answer.text))
-    settings = ctx.settings
-    return bounded(messages, settings.max_history_turns, settings.max_history_chars)
-
-
-def save_turn(
-    ctx: Context, user: User, conversation_id: str, answer: Answer, collection: str
-) -> TurnRecord:
-    """Append the answered question to the user's conversation."""
-    return ctx.people.conversations.append_turn(user, conversation_id, answer, collection)
-
-
-def turn_headers(
-    conversation_id: str, turn: TurnRecord, timings: dict[str, float]
-) -> dict[str, str]:
-    """The saved turn's place, and ``timings`` (seconds) as the standard ``Server-Timing``
-    header in ms (bench/serve.py reads it)."""
-    return {
-        "X-Conversation-Id": conversation_id,
-        "X-Conversation-Turn": str(turn.number),
-        "Server-Timing": ", ".join(f"{k};dur={1000 * v:.2f}" for k, v in timings.items()),
-    }

@@ -29,6 +29,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from qa.chain import AnswerEvent
 from qa.http.context import Context, Ctx, request_id, user_of
 from qa.http.errors import ApiError
+from qa.http.public import public_answer
 from qa.http.routes import frame, sse_stream
 from qa.types import Answer, Filters, Turn, valid_text
 
@@ -157,7 +158,7 @@ def chat_completions(
         if final is None:
             raise RuntimeError("the chain ended without an answer")
         ctx.metrics.observe_answer(final, "openai")
-        return final
+        return public_answer(final)
 
     if not body.stream:
         result = answer()

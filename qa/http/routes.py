@@ -13,8 +13,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa.chain import AnswerEvent
 from qa.http.context import Context, Ctx, caller, request_id, user_of
-from qa.http.conversations import conversation_history, save_turn, turn_headers
 from qa.http.errors import ApiError
+from qa.http.public import public_answer, public_document, public_event
+from qa.http.turns import conversation_history, save_turn, turn_headers
 from qa.people.identity import User
 from qa.people.records import NotFound
 from qa.types import Answer, Filters, Text, Turn, UploadResult
@@ -94,6 +95,7 @@ def ask(body: AskRequest, ctx: Ctx, request: Request, response: Response) -> Ans
         question, history, body.filters, body.mode, collection, user=user.name
     )
     ctx.metrics.observe_answer(answer, "api")
+    answer = public_answer(answer)
     if body.conversation_id:
         began, cpu = time.perf_counter(), time.thread_time()
         turn = save_turn(ctx, user, body.conversation_id, answer, collection)
@@ -142,6 +144,7 @@ def ask_stream(body: AskRequest, ctx: Ctx, request: Request) -> EventSourceRespo
     def frames() -> Iterator[ServerSentEvent]:
         try:
             for event in events:
+                event = public_event(event)
                 yield frame(event.model_dump_json(), event.type)
                 if isinstance(event, AnswerEvent):
                     ctx.metrics.observe_answer(event.answer, "api")
@@ -179,7 +182,7 @@ def list_documents(
     user = user_of(request)
     name = ctx.assistant.resolve_collection(collection, user=user)
     docs = ctx.assistant.documents(name, user=user)
-    page = [DocumentInfo.model_validate(d) for d in docs[offset : offset + limit]]
+    page = [DocumentInfo.model_validate(public_document(d)) for d in docs[offset : offset + limit]]
     return DocumentPage(
         collection=name, total=len(docs), offset=offset, limit=limit, documents=page
     )

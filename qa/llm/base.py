@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from qa.config import Settings
-    from qa.gate import GatePolicy
+    from qa.gate import AnswerPolicy
 
 
 class ConfigError(ValueError):
@@ -29,5 +29,6 @@ class LLMBackend(Protocol):
     def chat_model(self, settings: Settings) -> BaseChatModel | None:
         """The chat model (loaded lazily by the model itself); None answers extractively."""
 
-    def gate(self, settings: Settings) -> GatePolicy:
-        """Whether to answer at all, decided from the evidence before the model is called."""
+    def policy(self, settings: Settings) -> AnswerPolicy:
+        """How it answers: the gate that decides before the model is called, how much
+        evidence the model sees, whether its refusal is final, whether it must be complete."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qa.gate import GatePolicy, SupportGate
+from qa.gate import AnswerPolicy, CalibratedGate
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -22,5 +22,10 @@ class ExtractiveBackend:
     def chat_model(self, settings: Settings) -> BaseChatModel | None:
         return None
 
-    def gate(self, settings: Settings) -> GatePolicy:
-        return SupportGate(settings.min_support)
+    def policy(self, settings: Settings) -> AnswerPolicy:
+        return AnswerPolicy(
+            gate=CalibratedGate(settings.min_support),
+            evidence_shown=settings.evidence_sentences,
+            trust_refusal=False,
+            require_complete=False,
+        )

@@ -15,7 +15,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import PrivateAttr
 
 from qa.config import Settings
-from qa.gate import GatePolicy, SupportGate
+from qa.gate import AnswerPolicy, CalibratedGate
 from qa.llm.base import ConfigError
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -131,5 +131,12 @@ class LocalBackend:
             temperature=settings.temperature,
         )
 
-    def gate(self, settings: Settings) -> GatePolicy:
-        return SupportGate(settings.min_support)
+    def policy(self, settings: Settings) -> AnswerPolicy:
+        # A 135M model cannot be trusted to decline, nor to be complete: the gate decides
+        # before it is called, and an answer missing the top evidence's facts is replaced.
+        return AnswerPolicy(
+            gate=CalibratedGate(settings.min_support),
+            evidence_shown=settings.evidence_sentences,
+            trust_refusal=False,
+            require_complete=True,
+        )

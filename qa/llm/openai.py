@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qa.gate import GatePolicy, SupportGate
+from qa.gate import AnswerPolicy, OnTopicGate
 from qa.llm.base import ConfigError
 
 if TYPE_CHECKING:
@@ -53,5 +53,11 @@ class OpenAIBackend:
             settings, settings.openai_base_url, settings.openai_model, settings.openai_api_key
         )
 
-    def gate(self, settings: Settings) -> GatePolicy:
-        return SupportGate(settings.min_support)
+    def policy(self, settings: Settings) -> AnswerPolicy:
+        # A capable model reads more evidence, and its own refusal is the abstention.
+        return AnswerPolicy(
+            gate=OnTopicGate(settings.on_topic_floor),
+            evidence_shown=settings.capable_evidence_sentences,
+            trust_refusal=True,
+            require_complete=False,
+        )

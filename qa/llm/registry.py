@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 BACKENDS: dict[str, str] = {
     "extractive": "qa.llm.extractive:ExtractiveBackend",
     "local": "qa.llm.local:LocalBackend",
+    "ollama": "qa.llm.ollama:OllamaBackend",
     "openai": "qa.llm.openai:OpenAIBackend",
 }
 

@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from qa.http.context import Context
+from qa.http.turns import messages_of, save_turn
 from qa.people.identity import User
 from qa.people.records import ConversationView, FeedbackIn, Forbidden, NotFound
 from qa.types import Answer
@@ -67,16 +68,14 @@ def chat_of(view: ConversationView) -> tuple[Messages, Messages, dict[int, int],
     """A saved conversation as the page shows it: (chat messages, history turns, message
     index -> turn number, the viewer's thumbs per answer)."""
     shown: Messages = []
-    turns: Messages = []
     numbers: dict[int, int] = {}
     thumbs: list[str | None] = []
     for turn in view.turns:
         shown.append(user_message(turn.question))
         numbers[len(shown)] = turn.number
         shown.append({"role": "assistant", "content": render_answer(turn.answer)})
-        turns += [{"role": "user", "content": turn.question},
-                  {"role": "assistant", "content": turn.answer.text}]  # fmt: skip
         thumbs.append({"up": LIKE, "down": DISLIKE}.get(turn.rating or ""))
+    turns: Messages = [message.model_dump() for message in messages_of(view)]
     return shown, turns, numbers, thumbs
 
 
@@ -115,7 +114,7 @@ class History:
         """Append the answer to the open conversation (made on the first question)."""
         if conversation is None:
             conversation = self.store.create(user).id
-        turn = self.store.append_turn(user, conversation, answer, collection)
+        turn = save_turn(self.ctx, user, conversation, answer, collection)
         return conversation, turn.number
 
     def sidebar(self, conversation: str | None, request: gr.Request) -> tuple[Any, ...]:

@@ -16,6 +16,7 @@ import gradio as gr
 from qa.chain import AnswerEvent, SourcesEvent, TokenEvent
 from qa.documents import SUPPORTED
 from qa.http.context import Context
+from qa.http.public import public_answer
 from qa.people.identity import User
 from qa.people.records import Forbidden
 from qa.service import InvalidRequest, UnknownCollection
@@ -134,7 +135,7 @@ class PageHandlers:
         self,
         question: str,
         shown: list[dict[str, Any]],
-        turns: list[dict[str, str]],
+        turns: list[dict[str, Any]],
         date_from: str | None,
         date_to: str | None,
         doc_ids: list[str] | None,
@@ -175,8 +176,10 @@ class PageHandlers:
                     answer = event.answer
                     self.ctx.metrics.observe_answer(answer, "ui")
                     shown[-1]["content"] = render_answer(answer)
+                    reply = Turn(role="assistant", content=answer.text,
+                                 quotes=[c.quote for c in answer.citations])  # fmt: skip
                     turns = [*turns, {"role": "user", "content": question},
-                             {"role": "assistant", "content": answer.text}]  # fmt: skip
+                             reply.model_dump()]  # fmt: skip
                     conversation, numbers = self.keep(user, conversation, numbers, answer, name,
                                                       len(shown) - 1)  # fmt: skip
                     yield out("", answer.text)
@@ -277,7 +280,7 @@ class PageHandlers:
         filters = page_filters(date_from, date_to, doc_ids)
         answer = self.assistant.ask(text, turns, filters, None, name, user=user.name)
         self.ctx.metrics.observe_answer(answer, "gradio")
-        return answer.model_dump(mode="json")
+        return public_answer(answer).model_dump(mode="json")
 
 
 def chat_column(max_chars: int) -> dict[str, Any]:

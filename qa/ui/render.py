@@ -31,7 +31,7 @@ def _source_label(source: str, url: str | None = None) -> str:
     if url and url.startswith(("http://", "https://")):
         return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{esc(url)}</a>'
     name = source.split("#")[0].replace("\\", "/").rsplit("/", 1)[-1]
-    return f'<span title="{esc(source)}">{esc(name or source)}</span>'
+    return f"<span>{esc(name or source)}</span>"
 
 
 def _trim(text: str, keep: int, from_end: bool) -> str:

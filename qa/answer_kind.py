@@ -1,0 +1,69 @@
+"""What kind of answer a question wants, and whether a text can give it.
+
+"How much" needs an amount, "how many" a number, "when" a date or day, "who" a name. On-topic
+evidence without one cannot answer the question, however similar it is (MiniLM alone does
+not separate "How much oil does Venezuela export?" from answerable questions).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from enum import StrEnum
+
+from qa.lexicon import has_count, has_date, has_quantity, names
+
+
+class Kind(StrEnum):
+    AMOUNT = "amount"
+    COUNT = "count"
+    DATE = "date"
+    FUTURE_DATE = "date still to come"
+    NAME = "name"
+    ANY = "any"
+
+
+_FUTURE = re.compile(
+    r"\b(?:will|next|upcoming|planned|scheduled|expected|due|set for|is to|are to|later this)\b",
+    re.I,
+)
+_RULES = [
+    (re.compile(r"^\s*when\s+(?:will|would|is\s+\w+\s+(?:going|expected|due|set|scheduled))"
+                r"|^\s*when\b.*\b(?:next|upcoming)\b", re.I), Kind.FUTURE_DATE),
+    (re.compile(r"^\s*how\s+(?:much|large|big|long|far|tall|high|heavy|old|fast)\b", re.I),
+     Kind.AMOUNT),
+    (re.compile(r"^\s*how\s+many\b|^\s*what\s+(?:is|was|are|were)\s+the\s+number\s+of\b",
+                re.I), Kind.COUNT),
+    (re.compile(r"^\s*what\s+(?:is|was|are|were)\s+the\s+(?:average\s+|total\s+|current\s+)?"
+                r"(?:population|temperature|price|cost|height|length|distance|weight|area|"
+                r"depth|salary|speed|budget|value)\b", re.I), Kind.AMOUNT),
+    (re.compile(r"^\s*(?:when\b|(?:in\s+)?what\s+(?:year|month|day|date|time)\b|"
+                r"(?:on\s+)?which\s+(?:year|month|day|date)\b|since\s+when\b)", re.I), Kind.DATE),
+    (re.compile(r"^\s*(?:who|whom|whose)\b", re.I), Kind.NAME),
+]  # fmt: skip
+_HOLDS: dict[Kind, Callable[[str], bool]] = {
+    Kind.AMOUNT: lambda text: has_quantity(text) or (has_count(text) and _duration(text)),
+    Kind.COUNT: has_count,
+    Kind.DATE: has_date,
+    Kind.FUTURE_DATE: lambda text: has_date(text) and bool(_FUTURE.search(text)),
+    Kind.NAME: lambda text: bool(names(text)),
+    Kind.ANY: lambda text: True,
+}
+_DURATION = re.compile(r"\b(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b", re.I)
+
+
+def _duration(text: str) -> bool:
+    return bool(_DURATION.search(text))
+
+
+def wanted(question: str) -> Kind:
+    """The kind of answer ``question`` asks for (``ANY`` when it does not say)."""
+    for pattern, kind in _RULES:
+        if pattern.search(question):
+            return kind
+    return Kind.ANY
+
+
+def holds(kind: Kind, text: str) -> bool:
+    """Whether ``text`` states something of ``kind``."""
+    return _HOLDS[kind](text)

@@ -1,0 +1,108 @@
+"""Follow-up questions, resolved with the conversation and without a model.
+
+"What did they offer?" after "Who led the US delegation to Caracas?" leans on two things:
+the previous question and the sentences the previous answer cited (what "they", "he",
+"that", "there" point at). Both join the search and the evidence scoring. A follow-up whose
+best evidence is a sentence the previous answer already cited must be anchored in that
+sentence by what it newly asks ("his deputy" is not in a sentence that names no deputy).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.evidence import Evidence
+from qa.types import Turn
+from vectorstore.tokens import terms
+
+_REFERRING = re.compile(
+    r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then|"
+    r"such|the same|the other)\b",
+    re.I,
+)
+_LEAD_IN = re.compile(r"^\s*(and|but|so|also|what about|how about|and what about)\b", re.I)
+_MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+# A follow-up's new words must be this present in re-cited evidence.
+ANCHOR_SHARE = 0.5
+
+
+def is_follow_up(question: str) -> bool:
+    """A question that leans on the conversation: it refers back ("he", "that"), opens with
+    "and"/"what about", or says almost nothing on its own."""
+    return (
+        bool(_REFERRING.search(question) or _LEAD_IN.search(question)) or len(terms(question)) <= 2
+    )
+
+
+def quotes_of(turn: Turn) -> list[str]:
+    """The sentences an assistant turn cited: sent along, or read from its text (the answer
+    without markers, and any "Sources:" lines an OpenAI-style client echoes back)."""
+    if turn.quotes:
+        return list(turn.quotes)
+    body, _, sources = turn.content.partition("\nSources:")
+    quoted = re.findall(r'"([^"\n]+)"', sources)
+    return quoted or [_MARKERS.sub("", body).strip()]
+
+
+@dataclass
+class FollowUp:
+    """A follow-up with what it leans on."""
+
+    question: str
+    previous: str
+    quotes: list[str]
+
+    @property
+    def standalone(self) -> str:
+        """What to search for: the question with the one it follows."""
+        return f"{self.question} {self.previous}".strip()
+
+    @property
+    def context(self) -> str:
+        """What "they" may point at: the previous question and its cited sentences."""
+        return " ".join([self.previous, *self.quotes]).strip()
+
+    def new_terms(self) -> list[str]:
+        before = set(terms(self.previous))
+        return [t for t in dict.fromkeys(terms(self.question)) if t not in before]
+
+    def _share(self, text_terms: set[str]) -> float:
+        """Share of the newly asked words in ``text_terms``. Plain counts: a follow-up is
+        short, and its generic verb ("give") is as much of it as its noun."""
+        new = self.new_terms()
+        return sum(t in text_terms for t in new) / len(new) if new else 1.0
+
+    def addressed(self, texts: list[str]) -> bool:
+        """Whether the evidence mentions most of what the follow-up newly asks about."""
+        return self._share({t for text in texts for t in terms(text)}) >= ANCHOR_SHARE
+
+    def rerank(self, evidence: list[Evidence]) -> list[Evidence]:
+        """Evidence with the previous answer's sentence moved last when it does not hold
+        what is newly asked: "What invasion has he defended?" wants a new sentence."""
+        kept = [ev for ev in evidence if self.anchored(ev.text)]
+        moved = [ev for ev in evidence if not self.anchored(ev.text)]
+        for n, ev in enumerate([*kept, *moved], start=1):
+            ev.n = n
+        return [*kept, *moved]
+
+    def anchored(self, sentence: str) -> bool:
+        """Whether ``sentence`` answers something new: it is not the sentence the previous
+        answer rested on, or it holds most of what the follow-up newly asks about."""
+        if not self.quotes or not _same(sentence, self.quotes[0]):
+            return True
+        return self._share(set(terms(sentence))) >= ANCHOR_SHARE
+
+
+def _same(a: str, b: str) -> bool:
+    a, b = " ".join(a.split()), " ".join(b.split())
+    return bool(a and b) and (a in b or b in a)
+
+
+def resolve(question: str, history: list[Turn]) -> FollowUp | None:
+    """The follow-up ``question`` makes in ``history``, or None for a standalone question."""
+    previous = next((t.content for t in reversed(history) if t.role == "user"), "")
+    if not previous or not is_follow_up(question):
+        return None
+    answer = next((t for t in reversed(history) if t.role == "assistant"), None)
+    return FollowUp(question, previous, quotes_of(answer) if answer is not None else [])

@@ -1,0 +1,1 @@
+"""Developer tools that check the house: ``python -m qa.tools.layout``."""

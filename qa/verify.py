@@ -1,0 +1,400 @@
+"""A verifier of meaning, not of words: each claim of an answer must be supported by one or
+two evidence sentences, and none of the hard checks may fail.
+
+Support: the claim's content words found in the evidence (stems, aliases such as
+"Washington" = "US"), with embedding similarity vouching for a paraphrase when fewer of the
+words are there. Hard checks, which no paraphrase can excuse: numbers and proper names must
+appear in the evidence (or the question); negation must match; a hedge of the evidence
+("willing to consider", "temporarily") may not be dropped, nor a claim strengthened ("all",
+"permanently"); no antonym may replace an evidence term; a name keeps the role the evidence
+binds it to ("led by X"). What is cut, and which check cut it, is returned for the trace.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qa.chunking import split_sentences
+from qa.evidence import Evidence
+from qa.lexicon import (
+    ALIASES,
+    antonym_swaps,
+    hedged,
+    name_in,
+    names,
+    negated,
+    normalize_number,
+    numbers,
+    strengtheners,
+)
+from vectorstore.tokens import STOPWORDS, stem, words
+
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_CLAUSE = re.compile(r"[,;:]\s+|\s+[-–—]+\s+")
+_EVIDENCE_CLAUSE = re.compile(r"[,;:]\s+|\s+[-–—]+\s+|\s+(?=(?:but|while|whereas|although)\s)")
+_CLAUSE_END = re.compile(r"[\s,;:–—-]+$")
+# A yes/no answer's opening is the answer's polarity, not a claim to check.
+_DISCOURSE = re.compile(r"^\s*(?:yes|no|not really|not quite|not yet|partly|in short)\b[,:;.]?\s*",
+                        re.I)  # fmt: skip
+_AGENT = re.compile(r"\b(\w+)\s+by\s+")
+_AGENT_STOP = re.compile(r"^[a-z]+$")
+_AGENT_GLUE = frozenset("and the a an of his her their its top former senior chief".split())
+# Negation words carry polarity; they are checked, not counted as content. Prepositions and
+# fillers claim nothing either.
+_POLARITY = frozenset({"not", "no", "nor", "never", "n't"})
+_FUNCTION = frozenset(
+    """like around toward towards across along among amid behind beyond despite inside near
+    onto upon via per within without really just even else whose""".split()
+)
+
+Embed = Callable[[list[str]], list[list[float]]]
+
+
+@dataclass
+class Claim:
+    """An answer sentence (or its supported opening) and the evidence that supports it."""
+
+    text: str
+    evidence: list[Evidence]
+    support: float
+    cited: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Cut:
+    """Text removed from an answer, the check that removed it, and why."""
+
+    text: str
+    check: str
+    detail: str
+
+
+@dataclass
+class Thresholds:
+    """Support needed: this share of content words alone, or fewer words plus meaning."""
+
+    lexical: float = 0.7
+    paraphrase_lexical: float = 0.4
+    paraphrase_dense: float = 0.6
+    # Above this similarity a paraphrase stands as a whole; below it each of its new words
+    # needs a counterpart in the evidence at least this close.
+    strong_dense: float = 0.75
+    word: float = 0.4
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed content words with aliases resolved; numbers are checked apart."""
+    out = []
+    for word in words(text):
+        if word in STOPWORDS or word in _POLARITY or word in _FUNCTION:
+            continue
+        if normalize_number(word) is not None:
+            continue
+        out.append(stem(ALIASES.get(word, word)))
+    return out
+
+
+def clauses(sentence: str) -> list[str]:
+    """Comma/semicolon/dash-separated parts; a part with under two content words joins the
+    next, so "In 2019," is judged with what it introduces."""
+    parts, pending, last = [], "", 0
+    for match in _CLAUSE.finditer(sentence):
+        pending += sentence[last : match.end()]
+        last = match.end()
+        if len(content_terms(pending)) >= 2:
+            parts.append(pending)
+            pending = ""
+    parts.append(pending + sentence[last:])
+    return [p for p in parts if p.strip()]
+
+
+def agent_bindings(text: str) -> dict[str, set[str]]:
+    """Names bound to a verb as its agent ("led by X and Y"): name -> verbs (stems)."""
+    bound: dict[str, set[str]] = {}
+    for match in _AGENT.finditer(text):
+        verb = stem(match.group(1).lower())
+        tail = text[match.end() : match.end() + 160]
+        span = []
+        for token in re.findall(r"[\w’'.]+|[^\w\s]+", tail):
+            if _AGENT_STOP.match(token) and token not in _AGENT_GLUE:
+                break
+            span.append(token)
+        for name in names(" ".join(span)):
+            bound.setdefault(name, set()).add(verb)
+    return bound
+
+
+class Verifier:
+    """Checks answer text against the evidence it was written from."""
+
+    def __init__(self, embed: Embed, thresholds: Thresholds | None = None) -> None:
+        self.embed = embed
+        self.thresholds = thresholds or Thresholds()
+
+    def verify(
+        self, answer: str, evidence: Sequence[Evidence], question: str
+    ) -> tuple[list[Claim], list[Cut]]:
+        """The supported claims of ``answer`` and what was cut from it."""
+        context = _Context.build(evidence, question, self.embed)
+        claims: list[Claim] = []
+        cuts: list[Cut] = []
+        for start, end in split_sentences(answer):
+            raw = answer[start:end]
+            cited = [int(n) for group in _MARKER.findall(raw) for n in re.split(r"\s*,\s*", group)]
+            whole = _MARKER.sub("", raw).strip()
+            opening = _DISCOURSE.match(whole)
+            text = whole[opening.end() :].strip() if opening else whole
+            if not text:
+                continue
+            kept, score, used, cut = self._trim(text, context)
+            if cut is not None:
+                cuts.append(cut)
+            elif kept and opening:  # all of it stands: the answer keeps its own opening
+                kept = whole if whole[-1:] in ".!?" else f"{whole}."
+            if kept and not any(kept == c.text for c in claims):
+                claims.append(Claim(kept, used, score, cited))
+        return claims, cuts
+
+    def _trim(
+        self, sentence: str, context: _Context
+    ) -> tuple[str, float, list[Evidence], Cut | None]:
+        """The longest run of leading clauses that pass; a supported opening cannot carry an
+        invented tail."""
+        kept, scores, used = "", [], []  # type: tuple[str, list[float], list[Evidence]]
+        parts = clauses(sentence)
+        for n, clause in enumerate(parts):
+            if not [t for t in content_terms(clause) if t not in context.question_terms]:
+                kept += clause  # nothing claimed beyond the question's own words
+                continue
+            score, support, failure = self._check(clause, context)
+            if failure is not None:
+                rest = "".join(parts[n:]).strip()
+                return self._finish(kept, scores, used, Cut(rest, *failure))
+            kept += clause
+            scores.append(score)
+            used.extend(ev for ev in support if ev not in used)
+        return self._finish(kept, scores, used, None)
+
+    @staticmethod
+    def _finish(
+        kept: str, scores: list[float], used: list[Evidence], cut: Cut | None
+    ) -> tuple[str, float, list[Evidence], Cut | None]:
+        kept = _CLAUSE_END.sub("", kept.strip())
+        if not scores or len(content_terms(kept)) < 2:
+            return "", 0.0, [], cut
+        if kept[-1:] not in ".!?":
+            kept += "."
+        return kept, min(scores), used, cut
+
+    def _check(
+        self, clause: str, context: _Context
+    ) -> tuple[float, list[Evidence], tuple[str, str] | None]:
+        """(support, supporting evidence, failure as (check, detail) or None)."""
+        found = self._support(clause, context)
+        support, score = found.evidence, found.score
+        if not support:
+            return score, [], ("support", f"no evidence sentence supports it ({score:.2f})")
+        limits = self.thresholds
+        if found.lexical < limits.lexical and found.dense < limits.strong_dense:
+            new = self._unexplained(clause, found)
+            if new:
+                return score, support, ("support", f"nothing in the evidence for {', '.join(new)}")
+        for check in (_numbers_check, _names_check):
+            failure = check(clause, context)
+            if failure:
+                return score, support, failure
+        aligned = _aligned_clause(clause, support)
+        for check_ in (_negation_check, _hedge_check, _strength_check, _antonym_check):
+            failure = check_(clause, aligned, support)
+            if failure:
+                return score, support, failure
+        return score, support, _roles_check(clause, context)
+
+    def _support(self, clause: str, context: _Context) -> _Support:
+        """The best single sentence, or pair, supporting the clause (empty when none does).
+
+        A pair is cited only when the second sentence adds real support."""
+        terms = [t for t in content_terms(clause) if t not in context.question_terms]
+        if not terms or not context.evidence:
+            return _Support([], 0.0, 0.0, terms)
+        dense = context.vectors @ np.asarray(self.embed([clause])[0])
+        lexical = [sum(t in held for t in terms) / len(terms) for held in context.terms]
+        top = sorted(range(len(lexical)), key=lambda i: -(lexical[i] + dense[i]))[:4]
+        groups = [[i] for i in top] + [[i, j] for i in top for j in top if i < j]
+        limits, best = self.thresholds, _Support([], 0.0, 0.0, terms)
+        best_rank = -1.0
+        for group in groups:
+            held = set().union(*(context.terms[k] for k in group))
+            lex = sum(t in held for t in terms) / len(terms)
+            sim = max(float(dense[k]) for k in group)
+            if lex < limits.lexical and (
+                lex < limits.paraphrase_lexical or sim < limits.paraphrase_dense
+            ):
+                best = best if best.evidence else _Support([], max(best.lexical, lex), sim, terms)
+                continue
+            rank = lex + sim - (0.15 if len(group) > 1 else 0.0)
+            if rank > best_rank:
+                best_rank = rank
+                best = _Support([context.evidence[k] for k in group], lex, sim, terms)
+        return best
+
+    def _unexplained(self, clause: str, support: _Support) -> list[str]:
+        """Words of a paraphrase with no counterpart in its evidence: neither the same stem
+        nor a close word (a claim resting on similarity may not bring in new things)."""
+        held = set().union(*(set(content_terms(ev.text)) for ev in support.evidence))
+        missing = [w for w in dict.fromkeys(words(clause))
+                   if content_terms(w) and content_terms(w)[0] not in held
+                   and content_terms(w)[0] in support.terms]  # fmt: skip
+        if not missing:
+            return []
+        candidates = sorted({w for ev in support.evidence for w in words(ev.text)} - STOPWORDS)
+        vectors = np.asarray(self.embed(missing + candidates))
+        sims = vectors[: len(missing)] @ vectors[len(missing) :].T
+        return [w for w, row in zip(missing, sims, strict=True)
+                if row.size == 0 or float(row.max()) < self.thresholds.word]  # fmt: skip
+
+
+@dataclass
+class _Support:
+    evidence: list[Evidence]
+    lexical: float
+    dense: float
+    terms: list[str]
+
+    @property
+    def score(self) -> float:
+        return round((self.lexical + max(self.dense, 0.0)) / 2, 3)
+
+
+@dataclass
+class _Context:
+    evidence: list[Evidence]
+    terms: list[set[str]]
+    vectors: np.ndarray
+    question_terms: frozenset[str]
+    numbers: set[str]
+    names: set[str]
+    text: str
+    agents: dict[str, set[str]]
+
+    @classmethod
+    def build(cls, evidence: Sequence[Evidence], question: str, embed: Embed) -> _Context:
+        texts = [ev.text for ev in evidence]
+        vectors = [ev.vector for ev in evidence]
+        missing = [i for i, v in enumerate(vectors) if v is None]
+        if missing:
+            fresh = embed([texts[i] for i in missing])
+            for i, vector in zip(missing, fresh, strict=True):
+                vectors[i] = vector
+        every = " ".join([*texts, question])
+        agents: dict[str, set[str]] = {}
+        for text in texts:
+            for name, verbs in agent_bindings(text).items():
+                agents.setdefault(name, set()).update(verbs)
+        return cls(
+            evidence=list(evidence),
+            terms=[set(content_terms(t)) for t in texts],
+            vectors=np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1),
+            question_terms=frozenset(content_terms(question)),
+            numbers=numbers(every),
+            names=names(every) | {n for t in texts for n in names(t)},
+            text=every,
+            agents=agents,
+        )
+
+
+_RELATIVE = re.compile(r"^\s*(?:which|who|whom|whose|where|when)\b", re.I)
+_ATTRIBUTION = re.compile(r"\b(?:said|says|say|told|according to|reported|added)\b", re.I)
+_CONTRAST = re.compile(r"^\s*(?:but|while|whereas|although|though|yet)\b", re.I)
+
+
+def scopes(sentence: str) -> list[tuple[str, str]]:
+    """(segment, the text that governs it) for each comma-separated segment: a hedge or a
+    negation reaches the segments after it ("willing to consider allowing X, to move
+    money"), but not a relative clause ("which facilitates ...") or an attribution, and
+    not past a contrast ("... but made scant progress")."""
+    out: list[tuple[str, str]] = []
+    governor = ""
+    for part in _EVIDENCE_CLAUSE.split(sentence):
+        part = part.strip()
+        if not part:
+            continue
+        if _CONTRAST.match(part):
+            governor = ""
+        if _RELATIVE.match(part) or _ATTRIBUTION.search(part):
+            out.append((part, part))
+            continue
+        governor = f"{governor} {part}".strip()
+        out.append((part, governor))
+    return out
+
+
+def _aligned_clause(clause: str, support: Sequence[Evidence]) -> str:
+    """The part of the supporting sentence(s) the claim restates, with what governs it: the
+    segment that shares most of the claim's words. Negation and hedges are judged there."""
+    terms = set(content_terms(clause))
+    best, best_overlap = support[0].text, -1.0
+    for ev in support:
+        for part, scope in scopes(ev.text):
+            held = set(content_terms(part))
+            overlap = len(terms & held) / (len(held) ** 0.5 or 1.0)
+            if overlap > best_overlap:
+                best, best_overlap = scope, overlap
+    return best
+
+
+def _numbers_check(clause: str, context: _Context) -> tuple[str, str] | None:
+    missing = numbers(clause) - context.numbers
+    return ("number", f"{', '.join(sorted(missing))} not in the evidence") if missing else None
+
+
+def _names_check(clause: str, context: _Context) -> tuple[str, str] | None:
+    missing = [n for n in names(clause) if not name_in(n, context.names, context.text)]
+    return ("name", f"{', '.join(sorted(missing))} not in the evidence") if missing else None
+
+
+def _negation_check(
+    clause: str, aligned: str, support: Sequence[Evidence]
+) -> tuple[str, str] | None:
+    if negated(clause) != negated(aligned):
+        said = "negates" if negated(clause) else "drops the negation of"
+        return "negation", f"the claim {said} the evidence: {aligned.strip()!r}"
+    return None
+
+
+def _hedge_check(clause: str, aligned: str, support: Sequence[Evidence]) -> tuple[str, str] | None:
+    if hedged(aligned) and not hedged(clause):
+        return "hedge", f"the evidence is hedged: {aligned.strip()!r}"
+    return None
+
+
+def _strength_check(
+    clause: str, aligned: str, support: Sequence[Evidence]
+) -> tuple[str, str] | None:
+    held = set().union(*(strengtheners(ev.text) for ev in support))
+    extra = strengtheners(clause) - held
+    return ("strengthened", f"{', '.join(sorted(extra))} not in the evidence") if extra else None
+
+
+def _antonym_check(
+    clause: str, aligned: str, support: Sequence[Evidence]
+) -> tuple[str, str] | None:
+    swaps = antonym_swaps(clause, " ".join(ev.text for ev in support))
+    if swaps:
+        said, held = swaps[0]
+        return "antonym", f"the claim says {said!r} where the evidence says {held!r}"
+    return None
+
+
+def _roles_check(clause: str, context: _Context) -> tuple[str, str] | None:
+    """A name the claim binds as a verb's agent must be that verb's agent in the evidence."""
+    for name, verbs in agent_bindings(clause).items():
+        known = {v for n, vs in context.agents.items() if name in n or n in name for v in vs}
+        if verbs - known:
+            verb = sorted(verbs - known)[0]
+            return "role", f"the evidence does not say {verb!r} by {name!r}"
+    return None

@@ -1,0 +1,87 @@
+"""The gate's hard rules and the follow-up rules, on hand-made evidence (no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer_kind import Kind, holds, wanted
+from qa.evidence import Evidence
+from qa.followup import FollowUp, is_follow_up, quotes_of, resolve
+from qa.gate import CalibratedGate, kind_missing, names_missing
+from qa.types import Turn
+
+DELEGATION = (
+    "A US delegation led by Juan Gonzalez and Ambassador James Story held talks at the "
+    "Miraflores palace with socialist President Nicolas Maduro, the sources said on Sunday."
+)
+EXPORTS = "Venezuela could boost crude exports if Washington eases sanctions."
+SECOND_ROUND = "A second round is planned for April, the ministry said."
+
+
+def ev(n: int, text: str, score: float = 0.9) -> Evidence:
+    signals = {"dense": 0.6, "max_dense": 0.6, "agree": 1.0, "dense_z": 0.3, "lexical_z": 0.3}
+    return Evidence(n, text, "d", "T", None, "s", "c", n, n + len(text), None, 0.5, 0.5, score,
+                    signals=signals)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How much oil does Venezuela export today?", Kind.AMOUNT),
+        ("How many people work at the mine?", Kind.COUNT),
+        ("When did the talks start?", Kind.DATE),
+        ("When will the next round of talks take place?", Kind.FUTURE_DATE),
+        ("Who led the delegation?", Kind.NAME),
+        ("What is the population of Caracas?", Kind.AMOUNT),
+        ("What is SWIFT used for?", Kind.ANY),
+    ],
+)
+def test_the_kind_of_answer_a_question_wants(question: str, kind: Kind) -> None:
+    assert wanted(question) is kind
+
+
+def test_evidence_without_the_wanted_kind_cannot_answer() -> None:
+    assert not holds(Kind.AMOUNT, EXPORTS)
+    assert holds(Kind.AMOUNT, "Venezuela exported 700,000 barrels a day.")
+    assert holds(Kind.DATE, DELEGATION) and not holds(Kind.FUTURE_DATE, DELEGATION)
+    assert holds(Kind.FUTURE_DATE, SECOND_ROUND)
+    assert kind_missing("How much oil does Venezuela export today?", [ev(1, EXPORTS)])
+    assert kind_missing("When will the next round take place?", [ev(1, SECOND_ROUND)]) is None
+
+
+def test_a_name_the_documents_never_mention_is_refused() -> None:
+    evidence = [ev(1, DELEGATION), ev(2, EXPORTS)]
+    assert names_missing("What did the Kremlin say about the meeting?", evidence) == ["kremlin"]
+    assert names_missing("Who won the 2022 FIFA World Cup?", evidence) == ["fifa world cup"]
+    assert names_missing("What was Washington offering Venezuela?", evidence) == []
+    assert names_missing("Who headed the American team?", evidence) == [], "demonym = country"
+    gate = CalibratedGate(threshold=0.0)
+    decision = gate.decide("What did the Kremlin say?", evidence, None)
+    assert not decision.answer and "kremlin" in decision.reason
+
+
+def test_follow_ups_are_recognised_and_carry_what_was_cited() -> None:
+    assert is_follow_up("What did they offer?") and is_follow_up("At which bank especially?")
+    assert is_follow_up("And what was it willing to give?")
+    assert not is_follow_up("Who led the US delegation to Caracas?")
+    history = [
+        Turn(role="user", content="Who led the US delegation?"),
+        Turn(role="assistant", content="Juan Gonzalez [1].", quotes=[DELEGATION]),
+    ]
+    follow_up = resolve("Who was his deputy in the delegation?", history)
+    assert follow_up is not None and follow_up.quotes == [DELEGATION]
+    assert "Who led the US delegation?" in follow_up.standalone
+    assert resolve("Who led the US delegation to Caracas?", history) is None
+    echoed = Turn(role="assistant", content='Text [1].\nSources:\n[1] T, 2022: "Quoted one."')
+    assert quotes_of(echoed) == ["Quoted one."]
+
+
+def test_a_follow_up_on_the_same_sentence_must_be_anchored_in_it() -> None:
+    follow_up = FollowUp("Who was his deputy in the delegation?", "Who led the US delegation?",
+                         [DELEGATION])  # fmt: skip
+    assert not follow_up.anchored(DELEGATION) and follow_up.anchored(EXPORTS)
+    assert not follow_up.addressed([DELEGATION, EXPORTS])
+    moved = follow_up.rerank([ev(1, DELEGATION), ev(2, EXPORTS)])
+    assert [e.text for e in moved] == [EXPORTS, DELEGATION] and [e.n for e in moved] == [1, 2]
+    talks = FollowUp("Who did she hold talks with?", "Who is his vice president?", [DELEGATION])
+    assert talks.anchored(DELEGATION) and talks.addressed([DELEGATION])

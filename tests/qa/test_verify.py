@@ -1,0 +1,139 @@
+"""The verifier of meaning: right paraphrases are kept as written, and each hard check stops
+what no paraphrase can excuse. Real embeddings (the packaged MiniLM)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.evidence import Evidence
+from qa.lexicon import antonym_swaps, hedged, names, negated, numbers, strengtheners
+from qa.verify import Verifier, agent_bindings, clauses
+
+SWIFT = (
+    "As a concession, the US officials were willing to consider temporarily allowing Venezuela "
+    "to use the SWIFT system, which facilitates financial transactions between banks worldwide, "
+    "to move money to other accounts, one of the sources said."
+)
+DELEGATION = (
+    "A US delegation led by Juan Gonzalez –– the top White House Latin America adviser –– and "
+    "Ambassador James Story held talks at the Miraflores palace with socialist President "
+    "Nicolas Maduro and his Vice President, Delcy Rodriguez, the sources said on Sunday."
+)
+PSB = (
+    "Venezuela has asked Russia in recent days to unfreeze oil proceeds at several Russian banks "
+    "blacklisted by the United States, especially the Promsvyazbank (PSB), where Venezuela's "
+    "state-run oil company PDVSA and the Defence Ministry have bank accounts, two separate "
+    "sources said."
+)
+FIRST = (
+    "US and Venezuelan officials have discussed the possibility of easing oil sanctions on "
+    "Venezuela but made scant progress toward a deal in their first high-level bilateral talks "
+    "in years, five sources familiar with the matter said, as Washington seeks to separate "
+    "Russia from one of its key allies."
+)
+BOOST = (
+    "The US willingness to re-engage after years of shunning such contact appeared to be a "
+    "boost for Maduro."
+)
+RELIEF = "Caracas used the talks to press for US sanctions relief."
+ALL = [SWIFT, DELEGATION, PSB, FIRST, BOOST, RELIEF]
+
+
+def ev(n: int, text: str) -> Evidence:
+    return Evidence(n, text, "d1", "T", "2022-03-07", "s", "c1", n * 1000, n * 1000 + len(text),
+                    None, 1.0, 1.0, 1.0)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def verifier(embeddings) -> Verifier:  # type: ignore[no-untyped-def]
+    return Verifier(embeddings.embed_cached)
+
+
+def check(verifier: Verifier, answer: str, question: str) -> tuple[str, list[str]]:
+    claims, cuts = verifier.verify(answer, [ev(i, t) for i, t in enumerate(ALL, 1)], question)
+    return " ".join(c.text for c in claims), [c.check for c in cuts]
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("What was Washington offering Caracas?",
+         "Washington was willing to consider letting Venezuela use the SWIFT system for a time."),
+        ("What did Venezuela want?", "Caracas pressed for relief from US sanctions."),
+        ("Who headed the American team?",
+         "Juan Gonzalez, the White House's top adviser on Latin America, headed the US team."),
+        ("Where does PDVSA keep accounts in Russia?", "PDVSA has accounts at Promsvyazbank."),
+        ("What does the outreach mean for Maduro?",
+         "The US re-engagement looked like a boost for Maduro."),
+    ],
+)  # fmt: skip
+def test_right_paraphrases_are_kept_as_written(
+    verifier: Verifier, question: str, answer: str
+) -> None:
+    kept, cuts = check(verifier, answer, question)
+    assert kept == answer and cuts == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "check_", "question"),
+    [
+        ("The US officials were not willing to allow Venezuela to use the SWIFT system.",
+         "negation", "What concessions did the US offer?"),
+        ("Venezuela was never allowed to use the SWIFT system.", "negation",
+         "What concessions did the US offer?"),
+        ("The US offered to allow Venezuela to use the SWIFT system.", "hedge",
+         "What concessions did the US offer?"),
+        ("The US offered to allow the use of SWIFT to move money to other accounts.", "hedge",
+         "What concessions did the US offer?"),
+        ("The US would permanently allow Venezuela to use the SWIFT system if it wished.",
+         "strengthened", "What concessions did the US offer?"),
+        ("PDVSA and the Defence Ministry have bank accounts at the Promsvyazbank, 40 "
+         "separate sources said.", "number", "Where does PDVSA keep accounts in Russia?"),
+        ("A US delegation led by Juan Gonzalez and Mike Pompeo held talks at the Miraflores "
+         "palace.", "name", "Who led the US delegation?"),
+        ("The US willingness to re-engage appeared to be a blow for Maduro.", "antonym",
+         "What does the outreach mean for Maduro?"),
+        ("A US delegation led by Ambassador James Story and Vice President Delcy Rodriguez "
+         "held talks with President Nicolas Maduro.", "role", "Who led the US delegation?"),
+    ],
+)  # fmt: skip
+def test_each_hard_check_stops_its_wrong_claim(
+    verifier: Verifier, answer: str, check_: str, question: str
+) -> None:
+    kept, cuts = check(verifier, answer, question)
+    assert check_ in cuts, (kept, cuts)
+    assert kept != answer
+
+
+def test_an_invented_tail_is_cut_and_the_supported_opening_kept(verifier: Verifier) -> None:
+    kept, cuts = check(
+        verifier,
+        "PDVSA has bank accounts at the Promsvyazbank, which plans to open a branch in Lima.",
+        "Where does PDVSA keep accounts in Russia?",
+    )
+    assert kept == "PDVSA has bank accounts at the Promsvyazbank." and cuts
+
+
+def test_a_yes_no_opening_is_the_answer_not_a_claim(verifier: Verifier) -> None:
+    kept, _ = check(
+        verifier,
+        "Not really: the two sides made scant progress toward a deal.",
+        "Was the meeting a success?",
+    )
+    assert kept == "Not really: the two sides made scant progress toward a deal."
+
+
+def test_the_facts_the_checks_read() -> None:
+    assert numbers("five sources, 1,500 tonnes, both sides, one of them") == {"5", "1500", "2"}
+    assert {"juan gonzalez", "delcy rodriguez"} <= names(DELEGATION)
+    assert names("Washington wants oil. Moscow's energy.") == {"us", "russia"}
+    assert negated("did not attend") and negated("They refused to comment") and not negated(BOOST)
+    assert hedged(SWIFT) and hedged("it looked like a boost") and not hedged(RELIEF)
+    assert strengtheners("lift all sanctions at once") == {"all", "at once"}
+    assert antonym_swaps("a blow to Maduro", BOOST) == [("blow", "boost")]
+    assert agent_bindings(DELEGATION)["juan gonzalez"] == {"lead"}
+    assert "delcy rodriguez" not in agent_bindings(DELEGATION)
+    assert clauses("In 2019, a bank was blacklisted, forcing moves.") == [
+        "In 2019, a bank was blacklisted, ",
+        "forcing moves.",
+    ]
