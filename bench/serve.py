@@ -9,9 +9,20 @@ Baseline, measured in the same run: the service's own answering time per request
 (``Answer.timings["total"]``); the overhead column is, per request, client latency minus
 that time: what serving adds (HTTP, JSON, waiting for a worker thread or the model).
 
+Saved conversations (extractive mode, on SQLite and, when installed, a throwaway PostgreSQL
+with fsync on): the same questions with ``conversation_id`` (no history sent, so the server
+reads the saved turns, then saves the new one; a new conversation every 10 turns, one per
+client) against the same questions without it, measured in the same run. The added cost
+is what the server reports in ``Server-Timing`` (``history``: reading the saved turns;
+``save``: writing the turn, and ``save-cpu``, the thread CPU time of that); target: the
+save's p95 < 5 ms. The end-to-end latencies of both are shown beside it. Under concurrent
+clients wall times inside the server include waiting for the CPU (and the GIL) its
+answering threads share; the CPU time does not.
+
 Run from the repo root:
 
     .venv/bin/python bench/serve.py [--requests 48] [--local-requests 8] [--out FILE]
+        [--modes extractive local] [--databases sqlite postgresql]
 """
 
 from __future__ import annotations
@@ -26,13 +37,19 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 from common import REPO, RESULTS, machine_info, print_table, write_json
 
+sys.path.insert(0, str(REPO))
+from tests.postgres import create_database, postgres_bin, postgres_cluster
+
 CLIENTS = (1, 4, 16)
+SAVED_CLIENTS = (1, 4)
+TURNS_PER_CONVERSATION = 10
 QUESTIONS = (
     "What concessions did the US offer?",
     "Who led the US delegation?",
@@ -55,7 +72,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def start_server(mode: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str, float, Path]:
+def start_server(
+    mode: str, workdir: Path, database_url: str = ""
+) -> tuple[subprocess.Popen[bytes], str, float, Path]:
     """The server process, its URL, and seconds from launch until ``/healthz`` said ready."""
     port = free_port()
     env = {
@@ -65,6 +84,8 @@ def start_server(mode: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str
         "CITEQA_PORT": str(port),
         "CITEQA_API_KEYS": "",
         "CITEQA_UI_USERS": "",
+        "CITEQA_ACCESS": "",
+        "CITEQA_DATABASE_URL": database_url,
     }
     log = workdir / "server.log"
     started = time.perf_counter()
@@ -137,6 +158,90 @@ def run_level(url: str, clients: int, requests: int) -> dict[str, Any]:
     }
 
 
+def run_saved(url: str, clients: int, requests: int) -> dict[str, Any]:
+    """The same questions, each client saving into its own conversations."""
+    local = threading.local()
+    latencies: list[float] = []
+    reads: list[float] = []
+    saves: list[float] = []
+    cpus: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def conversation() -> str:
+        if getattr(local, "turns", TURNS_PER_CONVERSATION) >= TURNS_PER_CONVERSATION:
+            local.conversation = local.client.post("/v1/conversations", json={}).json()["id"]
+            local.turns = 0
+        local.turns += 1
+        return str(local.conversation)
+
+    def one(i: int) -> None:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=url, timeout=600)
+        body = {"question": QUESTIONS[i % len(QUESTIONS)], "conversation_id": conversation()}
+        began = time.perf_counter()
+        try:
+            response = local.client.post("/v1/ask", json=body)
+            elapsed = time.perf_counter() - began
+            timing = response.headers.get("server-timing", "")
+            ms = dict(m.split(";dur=") for m in timing.split(", ")) if response.is_success else {}
+        except (httpx.HTTPError, ValueError) as exc:
+            with lock:
+                errors.append(repr(exc))
+            return
+        with lock:
+            if response.is_success:
+                latencies.append(elapsed)
+                reads.append(float(ms["history"]) / 1000)
+                saves.append(float(ms["save"]) / 1000)
+                cpus.append(float(ms["save-cpu"]) / 1000)
+            else:
+                errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(one, range(requests)))
+    return {
+        "clients": clients,
+        "requests": requests,
+        "p50_s": percentile(latencies, 0.50) if latencies else None,
+        "p95_s": percentile(latencies, 0.95) if latencies else None,
+        "save_p50_s": percentile(saves, 0.50) if saves else None,
+        "save_p95_s": percentile(saves, 0.95) if saves else None,
+        "save_max_s": max(saves) if saves else None,
+        "save_cpu_p95_s": percentile(cpus, 0.95) if cpus else None,
+        "history_p50_s": percentile(reads, 0.50) if reads else None,
+        "history_p95_s": percentile(reads, 0.95) if reads else None,
+        "errors": len(errors),
+        "error_samples": errors[:3],
+    }
+
+
+def bench_saved(database: str, requests: int) -> dict[str, Any]:
+    """Per client level: without conversation_id (baseline), then with it, one server."""
+    prefix = f"citeqa-serve-{database}-"
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp, ExitStack() as stack:
+        url = ""
+        if database == "postgresql":
+            url = create_database(stack.enter_context(postgres_cluster(fsync=True)))
+        proc, base, _, _ = start_server("extractive", Path(tmp), url)
+        try:
+            httpx.post(f"{base}/v1/ask", json={"question": QUESTIONS[0]}, timeout=600)
+            levels = []
+            for clients in SAVED_CLIENTS:
+                count = max(requests, clients)
+                levels.append(
+                    {"without": run_level(base, clients, count),
+                     "with": run_saved(base, clients, count)}
+                )  # fmt: skip
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return {"levels": levels}
+
+
 def bench_mode(mode: str, requests: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"citeqa-serve-{mode}-") as tmp:
         proc, url, startup, _ = start_server(mode, Path(tmp))
@@ -153,19 +258,55 @@ def bench_mode(mode: str, requests: int) -> dict[str, Any]:
     return {"startup_s": startup, "levels": levels}
 
 
+def print_saved(saved: dict[str, Any]) -> None:
+    rows = []
+    for database, data in saved.items():
+        for level in data["levels"]:
+            without, with_ = level["without"], level["with"]
+            ms = [1000 * (v or 0.0) for v in (
+                without["p50_s"], without["p95_s"], with_["p50_s"], with_["p95_s"],
+                with_["save_p50_s"], with_["save_p95_s"], with_["save_max_s"],
+                with_["save_cpu_p95_s"],
+                with_["history_p50_s"], with_["history_p95_s"])]  # fmt: skip
+            rows.append([database, with_["clients"], with_["requests"], *ms,
+                         without["errors"] + with_["errors"]])  # fmt: skip
+    print_table(
+        ["database", "clients", "requests", "p50 ms", "p95 ms", "saved p50 ms", "saved p95 ms",
+         "save p50 ms", "save p95 ms", "save max ms", "save CPU p95 ms", "history p50 ms",
+         "history p95 ms",
+         "errors"],
+        rows,
+    )  # fmt: skip
+    print(
+        "save = writing the turn (target p95 < 5 ms), wall and the server thread's CPU (the "
+        "database server's own CPU is not in it); history = reading the saved turns when the "
+        "request sends none; all from the server's Server-Timing header"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=48, help="per level, extractive mode")
     parser.add_argument("--local-requests", type=int, default=8, help="per level, local mode")
-    parser.add_argument("--modes", nargs="+", default=["extractive", "local"])
+    parser.add_argument("--modes", nargs="*", default=["extractive", "local"])
+    parser.add_argument(
+        "--databases", nargs="*", default=["sqlite", "postgresql"],
+        help="saved conversations on these databases (postgresql when installed)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS / "serve.json")
     args = parser.parse_args()
 
-    results: dict[str, Any] = {"machine": machine_info(), "modes": {}}
+    results: dict[str, Any] = {"machine": machine_info(), "modes": {}, "saved": {}}
     for mode in args.modes:
         count = args.local_requests if mode == "local" else args.requests
         print(f"{mode}: starting the server, then {count}+ requests per level …", flush=True)
         results["modes"][mode] = bench_mode(mode, count)
+    for database in args.databases:
+        if database == "postgresql" and postgres_bin() is None:
+            print("postgresql: not installed (apt-get install -y postgresql); skipped")
+            continue
+        print(f"saved conversations on {database}: {args.requests}+ requests per level …")
+        results["saved"][database] = bench_saved(database, args.requests)
     results["machine"]["loadavg_1m_after"] = os.getloadavg()[0]
     write_json(args.out, results)
 
@@ -178,13 +319,23 @@ def main() -> None:
                 [mode, level["clients"], level["requests"], level["rps"], *ms, level["errors"],
                  data["startup_s"]]
             )  # fmt: skip
-    print_table(
-        ["mode", "clients", "requests", "req/s", "p50 ms", "p95 ms", "service p50 ms",
-         "overhead p50 ms", "errors", "start-up s"],
-        rows,
-    )  # fmt: skip
+    if rows:
+        print_table(
+            ["mode", "clients", "requests", "req/s", "p50 ms", "p95 ms", "service p50 ms",
+             "overhead p50 ms", "errors", "start-up s"],
+            rows,
+        )  # fmt: skip
+    if results["saved"]:
+        print()
+        print_saved(results["saved"])
     print(f"\nwrote {args.out}")
     errors = sum(level["errors"] for d in results["modes"].values() for level in d["levels"])
+    errors += sum(
+        level[kind]["errors"]
+        for d in results["saved"].values()
+        for level in d["levels"]
+        for kind in ("without", "with")
+    )
     if errors:
         raise SystemExit(f"{errors} requests failed; see error_samples in {args.out}")
 

@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from qa.config import Settings, get_settings
+from qa.people.identity import LOCAL_USER
 from qa.service import Assistant
 from qa.types import Answer, Filters, IngestResult, Turn
 
@@ -242,12 +243,23 @@ def ask(
 
 
 @app.command()
-def chat(mode: ModeOpt = None, collection: CollectionOpt = None) -> None:
-    """An interactive conversation; follow-up questions use what was said before."""
+def chat(
+    mode: ModeOpt = None,
+    collection: CollectionOpt = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(help="continue this saved conversation (its id, as the page and API show)"),
+    ] = None,
+    user: Annotated[str, typer.Option(help="whose conversation --resume continues")] = LOCAL_USER,
+) -> None:
+    """An interactive conversation; follow-up questions use what was said before. With
+    --resume, a saved conversation is shown, continued, and every new turn saved to it."""
     from qa.chain import AnswerEvent, TokenEvent
+    from qa.http.turns import bounded
 
     service = answering(collection, mode)
-    history: list[Turn] = []
+    saved = Resumed(service, resume, user) if resume else None
+    history = saved.history() if saved else []
     console.print("Ask about your documents. An empty line or Ctrl-D ends the chat.", style="dim")
     while True:
         try:
@@ -257,7 +269,10 @@ def chat(mode: ModeOpt = None, collection: CollectionOpt = None) -> None:
         if not question:
             break
         streamed = ""
-        for event in service.stream(question, history):
+        limits = service.settings.max_history_turns, service.settings.max_history_chars
+        recent = bounded(history, *limits)
+        for event in service.stream(question, recent, None, None, collection,
+                                    user if saved else None):  # fmt: skip
             if isinstance(event, TokenEvent):
                 streamed += event.text
                 console.print(event.text, end="", style="dim", markup=False, highlight=False)
@@ -275,6 +290,51 @@ def chat(mode: ModeOpt = None, collection: CollectionOpt = None) -> None:
                         quotes=[c.quote for c in event.answer.citations],
                     ),
                 ]
+                if saved:
+                    saved.append(event.answer, collection or service.settings.collection)
+    if saved:
+        saved.close()
+
+
+class Resumed:
+    """A saved conversation continued from the command line, as ``user``."""
+
+    def __init__(self, service: Assistant, conversation: str, user: str) -> None:
+        from qa.people.identity import User
+        from qa.people.records import NotFound
+        from qa.people.service import People
+
+        self.people = People(service.settings)
+        self.conversation, self.user = conversation, User(name=user)
+        try:
+            self.view = self.people.conversations.get(self.user, conversation)
+        except NotFound:
+            self.people.close()
+            err.print(f"no conversation {conversation!r} of {user!r} (see GET /v1/conversations)")
+            raise typer.Exit(1) from None
+        if self.view.read_only:
+            self.people.close()
+            err.print("that conversation was shared with you: it is read-only")
+            raise typer.Exit(1)
+
+    def history(self) -> list[Turn]:
+        """The saved turns, shown as they were answered; the chat goes on from them."""
+        console.print(f"{self.view.title or 'Untitled conversation'}", style="bold")
+        from qa.http.turns import messages_of
+
+        for turn in self.view.turns:
+            console.print(f"you> {turn.question}", style="green", markup=False, highlight=False)
+            print_answer(turn.answer)
+        return messages_of(self.view)
+
+    def append(self, answer: Answer, collection: str) -> None:
+        from qa.http.public import public_answer
+
+        saved = public_answer(answer)  # as the page and the API save answers
+        self.people.conversations.append_turn(self.user, self.conversation, saved, collection)
+
+    def close(self) -> None:
+        self.people.close()
 
 
 @app.command()

@@ -19,7 +19,6 @@ from qa.types import Filters, SearchHit
 from vectorstore.lexical import LexicalFilter
 from vectorstore.store import ChunkStore
 
-
 NO_END = 99_999_999  # the largest date_ord
 
 

@@ -10,6 +10,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from qa.config import Settings, offline_env
 from qa.ingest import Ingestor, ProgressFn
+from qa.people.access import Policy
+from qa.people.records import Forbidden
 from qa.retrieval import HybridRetriever, HybridSearcher
 from qa.types import Answer, Filters, IngestReport, IngestResult, SearchHit, Turn, UploadResult
 from qa.uploads import owned_upload, stage
@@ -53,11 +55,23 @@ _COLLECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
 
 
 class Assistant:
-    """Ingests, searches and answers over the collections of one Chroma store."""
+    """Ingests, searches and answers over the collections of one Chroma store.
 
-    def __init__(self, settings: Settings, embeddings: CachedEmbeddings | None = None) -> None:
+    Methods that take ``user`` enforce the access policy (``CITEQA_ACCESS``) for that user:
+    a collection they may not read looks unknown (``UnknownCollection``, so its existence is
+    not revealed) and a write they may not make is ``Forbidden``. ``user=None`` is the
+    operator's own access (the CLI, evaluation, warm-up), which the policy does not limit.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        embeddings: CachedEmbeddings | None = None,
+        policy: Policy | None = None,
+    ) -> None:
         offline_env()
         self.settings = settings
+        self.policy = policy or Policy.parse(settings.access)
         self.embeddings = embeddings or make_embeddings(
             settings.embeddings_url,
             settings.embeddings_model,
@@ -102,8 +116,19 @@ class Assistant:
             )
         return text
 
-    def resolve_collection(self, name: str | None, create: bool = False) -> str:
-        """The collection to use; an unknown one is an error unless it is to be created."""
+    def resolve_collection(
+        self,
+        name: str | None,
+        create: bool = False,
+        user: str | None = None,
+        write: bool = False,
+    ) -> str:
+        """The collection to use; an unknown one is an error unless it is to be created.
+
+        With ``user``: reading a collection they may not read is ``UnknownCollection``;
+        writing (``write``, or ``create``) one they may not write is ``Forbidden``, asked
+        before existence so a refused write reveals nothing either.
+        """
         name = name or self.settings.collection
         if not _COLLECTION.match(name) or name.endswith("-registry"):
             raise InvalidRequest(
@@ -111,9 +136,26 @@ class Assistant:
                 f"invalid name {name!r}: 3-63 letters, digits, '.', '_' or '-', "
                 "starting and ending with a letter or digit",
             )
+        if user is not None and (write or create) and not self.policy.can_write(user, name):
+            raise Forbidden(f"{user} may not add or remove documents in {name!r}")
+        self.check_read(name, user)
         if not create and name != self.settings.collection and name not in self.collections():
             raise UnknownCollection(name)
         return name
+
+    def check_read(self, collection: str | None, user: str | None) -> None:
+        """``UnknownCollection`` when ``user`` may not read ``collection`` (None: the default)."""
+        name = collection or self.settings.collection
+        if user is not None and not self.policy.can_read(user, name):
+            raise UnknownCollection(name)
+
+    def default_collection(self, user: str | None = None) -> str | None:
+        """The collection a user starts in: the configured one if they may read it, else the
+        first they may read; None when they may read none."""
+        if user is None or self.policy.can_read(user, self.settings.collection):
+            return self.settings.collection
+        readable = self.collections(user)
+        return readable[0] if readable else None
 
     # --- storage ----------------------------------------------------------------------
 
@@ -138,9 +180,11 @@ class Assistant:
                 )
             return self._stores[name]
 
-    def collections(self) -> list[str]:
+    def collections(self, user: str | None = None) -> list[str]:
+        """The stored collections (those ``user`` may read, when given), sorted."""
         names = [c.name if hasattr(c, "name") else str(c) for c in self.client.list_collections()]
-        return sorted(n for n in names if not n.endswith("-registry"))
+        found = sorted(n for n in names if not n.endswith("-registry"))
+        return found if user is None else self.policy.readable(user, found)
 
     # --- documents --------------------------------------------------------------------
 
@@ -168,7 +212,11 @@ class Assistant:
             return None
         return self.ingest([examples])
 
-    def documents(self, collection: str | None = None) -> list[dict[str, Any]]:
+    def documents(
+        self, collection: str | None = None, user: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The collection's documents with their metadata, newest first."""
+        self.check_read(collection, user)
         docs = self.store(collection).documents()
         return sorted(
             ({"doc_id": k, **v} for k, v in docs.items()),
@@ -247,7 +295,9 @@ class Assistant:
         k: int | None = None,
         filters: Filters | None = None,
         collection: str | None = None,
+        user: str | None = None,
     ) -> list[SearchHit]:
+        self.check_read(collection, user)
         return self.searcher(collection).search(query, k or self.settings.top_k, filters)
 
     def chain(self, mode: str | None = None, collection: str | None = None) -> AnswerChain:
@@ -273,7 +323,9 @@ class Assistant:
         filters: Filters | None = None,
         mode: str | None = None,
         collection: str | None = None,
+        user: str | None = None,
     ) -> Answer:
+        self.check_read(collection, user)
         return self.chain(mode, collection).answer(question, history or [], filters)
 
     def stream(
@@ -283,5 +335,7 @@ class Assistant:
         filters: Filters | None = None,
         mode: str | None = None,
         collection: str | None = None,
+        user: str | None = None,
     ) -> Iterator[StreamEvent]:
+        self.check_read(collection, user)
         return self.chain(mode, collection).run_events(question, history or [], filters)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from qa.evaluation.datasets import Dataset
 
 eval_app = typer.Typer(help="Evaluate citeqa on a question set.", no_args_is_help=True)
 console = Console()
@@ -22,10 +25,11 @@ if not console.is_terminal:
 
 
 class Source(StrEnum):
-    """The shared data sets a dataset can be prepared from."""
+    """What a dataset can be prepared from: a shared data set, or the staff's feedback."""
 
     clapnq = "clapnq"
     sample = "sample"
+    feedback = "feedback"
 
 
 class Baseline(StrEnum):
@@ -51,29 +55,74 @@ class SamplePart(StrEnum):
 
 @eval_app.command()
 def prepare(
-    kind: Annotated[Source, typer.Argument(help="which shared data set SRC holds")],
-    src: Annotated[Path, typer.Argument(help="its folder, e.g. ../shared/data/clapnq")],
-    out: Annotated[Path, typer.Argument(help="dataset folder to write")],
+    kind: Annotated[Source, typer.Argument(help="what to prepare the dataset from")],
+    src: Annotated[
+        Path,
+        typer.Argument(
+            help="clapnq/sample: the shared data folder, e.g. ../shared/data/clapnq; "
+            "feedback: the dataset folder to write"
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Argument(help="clapnq/sample: the dataset folder to write")
+    ] = None,
     only: Annotated[
         list[SamplePart] | None,
         typer.Option(help="sample only: these question files (repeatable; default all)"),
     ] = None,
+    collection: Annotated[
+        list[str] | None,
+        typer.Option(help="feedback only: from these collections (repeatable; default all)"),
+    ] = None,
 ) -> None:
-    """Convert shared data into a dataset (questions.jsonl and a corpus)."""
+    """Convert shared data, or thumbs-down feedback, into a dataset (questions.jsonl and a
+    corpus). ``citeqa eval prepare feedback OUT`` reads the people database and Chroma of
+    the current settings (CITEQA_DATA_DIR, CITEQA_DATABASE_URL, CITEQA_CHROMA_URL)."""
     from qa.evaluation.datasets import prepare_clapnq, prepare_sample
 
-    if kind is Source.clapnq:
-        if only:
-            typer.echo("--only applies to the sample only", err=True)
-            raise typer.Exit(2)
+    if only and kind is not Source.sample:
+        typer.echo("--only applies to the sample only", err=True)
+        raise typer.Exit(2)
+    if collection and kind is not Source.feedback:
+        typer.echo("--collection applies to feedback only", err=True)
+        raise typer.Exit(2)
+    if (kind is Source.feedback) != (out is None):
+        usage = "feedback OUT" if kind is Source.feedback else f"{kind.value} SRC OUT"
+        typer.echo(f"usage: citeqa eval prepare {usage}", err=True)
+        raise typer.Exit(2)
+    dataset: Dataset
+    if kind is Source.feedback:
+        dataset = _from_feedback(src, collection)
+        out = src
+    elif kind is Source.clapnq:
+        assert out is not None
         dataset = prepare_clapnq(src, out)
     else:
+        assert out is not None
         dataset = prepare_sample(src, out, [p.value for p in only] if only else None)
     answerable = sum(item.answerable for item in dataset.items)
     typer.echo(
         f"{out}: {len(dataset.items)} questions ({answerable} answerable), "
         f"corpus {dataset.corpus_path.name}"
     )
+
+
+def _from_feedback(out: Path, collections: list[str] | None) -> Dataset:
+    from qa.config import get_settings
+    from qa.evaluation.feedback import prepare_feedback
+    from qa.people.service import People
+    from qa.service import Assistant
+
+    settings = get_settings()
+    people = People(settings)
+    try:
+        return prepare_feedback(people, Assistant(settings, policy=people.policy), out,
+                                collections)  # fmt: skip
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        people.close()
 
 
 @eval_app.command()

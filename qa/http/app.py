@@ -11,14 +11,14 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from qa.config import Settings, get_settings, offline_env
-from qa.http import health, login, openai, routes
+from qa.http import conversations, health, insights, login, openai, routes
 from qa.http.auth import AuthGate
 from qa.http.context import Context
 from qa.http.errors import ApiError, ErrorBoundary, install_error_handlers
 from qa.http.limits import BodyLimit
 from qa.http.session import Sessions, load_secret
 from qa.observability import Metrics, MetricsMiddleware, multiprocess_metrics
-from qa.people.identity import Identity
+from qa.people.service import People
 from qa.service import Assistant
 
 log = logging.getLogger(__name__)
@@ -27,16 +27,33 @@ UPLOAD_PATHS = ("/v1/documents", "/gradio_api/upload")
 MULTIPART_SLACK = 64 * 1024
 
 
-def create_app(settings: Settings, assistant: Assistant | None = None, ui: bool = True) -> FastAPI:
-    """The whole server as an ASGI app; ``assistant`` lets tests share a loaded model."""
+def create_app(
+    settings: Settings,
+    assistant: Assistant | None = None,
+    ui: bool = True,
+    people: People | None = None,
+) -> FastAPI:
+    """The whole server as an ASGI app; ``assistant`` lets tests share a loaded model.
+
+    The people database is opened (and migrated) here, so a bad ``CITEQA_ACCESS``, key list
+    or database URL stops the server before it takes a request.
+    """
     offline_env()
-    ctx = Context(settings, assistant or Assistant(settings), Metrics())
+    own_people = people is None
+    people = people or People(settings)
+    if assistant is None:
+        assistant = Assistant(settings, policy=people.policy)
+    elif assistant.settings.access != settings.access:
+        raise ValueError("the assistant's CITEQA_ACCESS differs from the server's")
+    ctx = Context(settings, assistant, Metrics(), people)
     readiness = health.Readiness(ctx)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         readiness.start()
         yield
+        if own_people:
+            people.close()
 
     # FastAPIOffline serves the Swagger UI (/docs) and ReDoc assets from the package, not a
     # CDN, so the API docs work offline like everything else.
@@ -48,11 +65,13 @@ def create_app(settings: Settings, assistant: Assistant | None = None, ui: bool 
     )
     app.state.ctx = ctx
     app.state.readiness = readiness
-    app.state.identity = Identity.from_settings(settings)
+    app.state.identity = people.identity
     app.state.sessions = Sessions(load_secret(settings.session_secret, settings.data_dir))
     install_error_handlers(app)
-    for router in (routes.router, openai.router, health.router, login.router):
-        app.include_router(router)
+    conversations.install_error_handlers(app)
+    routers = (routes, conversations, insights, openai, health, login)
+    for module in routers:
+        app.include_router(module.router)
 
     @app.api_route(
         "/v1/{path:path}",
@@ -89,6 +108,7 @@ def mount_page(app: FastAPI, ctx: Context) -> FastAPI:
     import gradio as gr
 
     from qa.ui import build_ui
+    from qa.ui.history import CSS as HISTORY_CSS
     from qa.ui.theme import CSS, THEME
 
     return gr.mount_gradio_app(
@@ -98,7 +118,7 @@ def mount_page(app: FastAPI, ctx: Context) -> FastAPI:
         max_file_size=f"{int(ctx.settings.max_file_mb * 1000)}kb",
         footer_links=["api"],
         theme=THEME,
-        css=CSS,
+        css=CSS + HISTORY_CSS,
     )
 
 

@@ -1,4 +1,5 @@
-"""What every route shares: settings, the service, metrics; and the caller's identity."""
+"""What every route shares: settings, the service, the people service, metrics; and the
+caller's identity."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from fastapi import Depends, Request
 
 from qa.config import Settings
 from qa.observability import Metrics
+from qa.people.identity import User
+from qa.people.service import People
 from qa.service import Assistant
 
 
@@ -17,6 +20,7 @@ class Context:
     settings: Settings
     assistant: Assistant
     metrics: Metrics
+    people: People
 
 
 def context(request: Request) -> Context:
@@ -27,6 +31,11 @@ def context(request: Request) -> Context:
 def user_of(request: Request) -> str:
     """The caller, as the auth gate resolved it (``local`` when no auth is configured)."""
     return str(request.scope.get("state", {}).get("user") or "local")
+
+
+def caller(request: Request) -> User:
+    """The caller as a ``User`` of the people layer."""
+    return User(name=user_of(request))
 
 
 def request_id(request: Request) -> str:

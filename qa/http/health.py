@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from qa.http.context import Context, Ctx
+from qa.http.errors import ApiError
 from qa.observability import GaugeSample
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,12 @@ def healthz(request: Request) -> JSONResponse:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 def prometheus(request: Request, ctx: Ctx) -> PlainTextResponse:
-    """Prometheus text format: requests, stage latency, answers, LLM calls, corpus size."""
+    """Prometheus text format: requests, stage latency, answers, LLM calls, corpus size.
+    Under ``CITEQA_ACCESS`` only admins (and the metrics key) see it: it counts every
+    collection's documents."""
+    user = request.scope.get("state", {}).get("user")
+    if user is not None and not ctx.assistant.policy.is_admin(user):
+        raise ApiError(403, "metrics are for admins and the metrics key")
     return PlainTextResponse(
         ctx.metrics.render(gauges(ctx, request.app.state.readiness)),
         media_type="text/plain; version=0.0.4; charset=utf-8",

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa.chain import AnswerEvent
-from qa.http.context import Context, Ctx, request_id
+from qa.http.context import Context, Ctx, request_id, user_of
 from qa.http.errors import ApiError
 from qa.http.public import public_answer
 from qa.http.routes import frame, sse_stream
@@ -65,8 +65,14 @@ class ChatRequest(BaseModel):
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 
-def _collection(ctx: Context, model: str) -> str:
-    known = set(ctx.assistant.collections()) | {ctx.settings.collection}
+def _models(ctx: Context, user: str) -> list[str]:
+    """The collections ``user`` may read (the configured one even before it holds anything)."""
+    known = set(ctx.assistant.collections(user)) | {ctx.settings.collection}
+    return sorted(n for n in known if ctx.assistant.policy.can_read(user, n))
+
+
+def _collection(ctx: Context, model: str, user: str) -> str:
+    known = _models(ctx, user)
     if model not in known:
         raise ApiError(
             404,
@@ -111,15 +117,14 @@ def _extras(answer: Answer) -> dict[str, Any]:
 
 
 @router.get("/models")
-def list_models(ctx: Ctx) -> dict[str, Any]:
-    """The collections, as OpenAI models."""
-    names = sorted(set(ctx.assistant.collections()) | {ctx.settings.collection})
-    return {"object": "list", "data": [_model(n) for n in names]}
+def list_models(ctx: Ctx, request: Request) -> dict[str, Any]:
+    """The collections the caller may read, as OpenAI models."""
+    return {"object": "list", "data": [_model(n) for n in _models(ctx, user_of(request))]}
 
 
 @router.get("/models/{model}")
-def get_model(model: str, ctx: Ctx) -> dict[str, Any]:
-    return _model(_collection(ctx, model))
+def get_model(model: str, ctx: Ctx, request: Request) -> dict[str, Any]:
+    return _model(_collection(ctx, model, user_of(request)))
 
 
 def _model(name: str) -> dict[str, Any]:
@@ -132,7 +137,8 @@ def chat_completions(
 ) -> dict[str, Any] | EventSourceResponse:
     """Chat with a collection. Non-streaming returns a ``chat.completion``; ``stream: true``
     returns ``chat.completion.chunk`` events ending with ``data: [DONE]``."""
-    collection = _collection(ctx, body.model)
+    user = user_of(request)
+    collection = _collection(ctx, body.model, user)
     question, history = _conversation(body.messages)
     question = ctx.assistant.check_question(question, history)
     with_sources = ctx.settings.sources_in_content
@@ -145,7 +151,8 @@ def chat_completions(
 
     def answer() -> Answer:
         final = None
-        for event in ctx.assistant.stream(question, history, body.filters, None, collection):
+        events = ctx.assistant.stream(question, history, body.filters, None, collection, user=user)
+        for event in events:
             if isinstance(event, AnswerEvent):
                 final = event.answer
         if final is None:

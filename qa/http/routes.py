@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa.chain import AnswerEvent
-from qa.http.context import Ctx, request_id
+from qa.http.context import Context, Ctx, caller, request_id, user_of
 from qa.http.errors import ApiError
 from qa.http.public import public_answer, public_document, public_event
+from qa.http.turns import conversation_history, save_turn, turn_headers
+from qa.people.identity import User
+from qa.people.records import NotFound
 from qa.types import Answer, Filters, Text, Turn, UploadResult
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,11 @@ class AskRequest(BaseModel):
         None, description="answer mode, one the server enabled (default: the server's)"
     )
     collection: str | None = Field(None, description="collection to search (default: server)")
+    conversation_id: str | None = Field(
+        None,
+        description="one of your conversations: the turn is saved to it, and its saved turns "
+        "are the history when `history` is empty",
+    )
 
 
 class DocumentInfo(BaseModel):
@@ -64,14 +73,40 @@ class CollectionInfo(BaseModel):
 router = APIRouter(prefix="/v1")
 
 
-@router.post("/ask", response_model=Answer, tags=["ask"])
-def ask(body: AskRequest, ctx: Ctx) -> Answer:
-    """Answer a question; the Answer carries its citations and the sources it searched."""
+def _prepare(body: AskRequest, ctx: Context, user: User) -> tuple[str, str, list[Turn], float]:
+    """(question, collection, history, seconds spent reading the conversation), every check
+    made before any answering work."""
     question = ctx.assistant.check_question(body.question, body.history)
-    collection = ctx.assistant.resolve_collection(body.collection)
-    answer = ctx.assistant.ask(question, body.history, body.filters, body.mode, collection)
+    collection = ctx.assistant.resolve_collection(body.collection, user=user.name)
+    history, began = body.history, time.perf_counter()
+    if body.conversation_id:
+        history = conversation_history(ctx, user, body.conversation_id, body.history)
+    return question, collection, history, time.perf_counter() - began
+
+
+@router.post("/ask", response_model=Answer, tags=["ask"])
+def ask(body: AskRequest, ctx: Ctx, request: Request, response: Response) -> Answer:
+    """Answer a question; the Answer carries its citations and the sources it searched.
+    With ``conversation_id`` the turn is saved, ``X-Conversation-Turn`` is its number, and
+    ``Server-Timing`` says what reading the conversation and saving the turn cost."""
+    user = caller(request)
+    question, collection, history, reading = _prepare(body, ctx, user)
+    answer = ctx.assistant.ask(
+        question, history, body.filters, body.mode, collection, user=user.name
+    )
     ctx.metrics.observe_answer(answer, "api")
-    return public_answer(answer)
+    answer = public_answer(answer)
+    if body.conversation_id:
+        began, cpu = time.perf_counter(), time.thread_time()
+        turn = save_turn(ctx, user, body.conversation_id, answer, collection)
+        # Wall time includes waiting for the CPU the answering threads share; CPU time not.
+        timings = {
+            "history": reading,
+            "save": time.perf_counter() - began,
+            "save-cpu": time.thread_time() - cpu,
+        }
+        response.headers.update(turn_headers(body.conversation_id, turn, timings))
+    return answer
 
 
 def frame(data: str, event: str | None = None) -> ServerSentEvent:
@@ -88,18 +123,33 @@ def sse_stream(events: Iterator[ServerSentEvent]) -> EventSourceResponse:
 @router.post("/ask/stream", tags=["ask"])
 def ask_stream(body: AskRequest, ctx: Ctx, request: Request) -> EventSourceResponse:
     """Server-Sent Events: ``sources``, ``token``s, the verified ``answer``, then ``done``
-    (``error`` replaces what is missing when answering fails midway)."""
-    question = ctx.assistant.check_question(body.question, body.history)
-    collection = ctx.assistant.resolve_collection(body.collection)
-    events = ctx.assistant.stream(question, body.history, body.filters, body.mode, collection)
+    (``error`` replaces what is missing when answering fails midway). With
+    ``conversation_id``, a ``saved`` event (``conversation_id``, ``turn``) follows the answer."""
+    user = caller(request)
+    question, collection, history, _ = _prepare(body, ctx, user)
+    events = ctx.assistant.stream(
+        question, history, body.filters, body.mode, collection, user=user.name
+    )
     rid = request_id(request)
+
+    def save_event(conversation_id: str, answer: Answer) -> ServerSentEvent:
+        try:
+            turn = save_turn(ctx, user, conversation_id, answer, collection)
+        except NotFound as exc:  # deleted while answering: the answer stands, unsaved
+            message = f"the answer was not saved: {exc}"
+            return frame(ErrorEvent(message=message).model_dump_json(), "error")
+        saved = SavedEvent(conversation_id=conversation_id, turn=turn.number)
+        return frame(saved.model_dump_json(), "saved")
 
     def frames() -> Iterator[ServerSentEvent]:
         try:
             for event in events:
+                event = public_event(event)
+                yield frame(event.model_dump_json(), event.type)
                 if isinstance(event, AnswerEvent):
                     ctx.metrics.observe_answer(event.answer, "api")
-                yield frame(public_event(event).model_dump_json(), event.type)
+                    if body.conversation_id:
+                        yield save_event(body.conversation_id, event.answer)
         except Exception:
             log.exception("request %s: streaming answer failed", rid)
             message = f"answering failed (request id {rid})"
@@ -114,16 +164,24 @@ class ErrorEvent(BaseModel):
     message: str
 
 
+class SavedEvent(BaseModel):
+    type: str = "saved"
+    conversation_id: str
+    turn: int = Field(description="the saved turn's number, for POST /v1/feedback")
+
+
 @router.get("/documents", response_model=DocumentPage, tags=["documents"])
 def list_documents(
     ctx: Ctx,
+    request: Request,
     collection: str | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DocumentPage:
     """Stored documents, newest first, with their metadata."""
-    name = ctx.assistant.resolve_collection(collection)
-    docs = ctx.assistant.documents(name)
+    user = user_of(request)
+    name = ctx.assistant.resolve_collection(collection, user=user)
+    docs = ctx.assistant.documents(name, user=user)
     page = [DocumentInfo.model_validate(public_document(d)) for d in docs[offset : offset + limit]]
     return DocumentPage(
         collection=name, total=len(docs), offset=offset, limit=limit, documents=page
@@ -134,30 +192,34 @@ def list_documents(
 def upload_documents(
     files: Annotated[list[UploadFile], File(description="one or more files")],
     ctx: Ctx,
+    request: Request,
     collection: Annotated[str | None, Form(description="created when it does not exist")] = None,
 ) -> UploadResponse:
     """Upload and ingest files; one result per file (a file that fails does not stop the
-    others). 413 and 415 reject the whole request before anything is stored."""
-    name = ctx.assistant.resolve_collection(collection, create=True)
+    others). 413 and 415 reject the whole request before anything is stored; 403 a
+    collection the caller may not write."""
+    name = ctx.assistant.resolve_collection(collection, create=True, user=user_of(request))
     results = ctx.assistant.add_files([(f.filename or "upload", f.file) for f in files], name)
     ctx.metrics.observe_ingest(r.status for r in results)
     return UploadResponse(collection=name, results=results)
 
 
 @router.delete("/documents/{doc_id}", tags=["documents"])
-def delete_document(doc_id: str, ctx: Ctx, collection: str | None = None) -> dict[str, str]:
-    """Remove a document, its chunks, and its uploaded file."""
-    name = ctx.assistant.resolve_collection(collection)
+def delete_document(
+    doc_id: str, ctx: Ctx, request: Request, collection: str | None = None
+) -> dict[str, str]:
+    """Remove a document, its chunks, and its uploaded file (403 without write access)."""
+    name = ctx.assistant.resolve_collection(collection, user=user_of(request), write=True)
     if not ctx.assistant.remove(doc_id, name):
         raise ApiError(404, f"no document {doc_id!r} in collection {name!r}")
     return {"deleted": doc_id, "collection": name}
 
 
 @router.get("/collections", response_model=list[CollectionInfo], tags=["documents"])
-def list_collections(ctx: Ctx) -> list[CollectionInfo]:
-    """Every collection with its document and chunk counts."""
+def list_collections(ctx: Ctx, request: Request) -> list[CollectionInfo]:
+    """Every collection the caller may read, with its document and chunk counts."""
     out = []
-    for name in ctx.assistant.collections():
+    for name in ctx.assistant.collections(user_of(request)):
         docs = ctx.assistant.store(name).documents()
         chunks = sum(int(d.get("n_chunks") or 0) for d in docs.values())
         out.append(CollectionInfo(name=name, documents=len(docs), chunks=chunks))

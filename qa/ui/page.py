@@ -1,6 +1,8 @@
-"""The chat page: streaming answers with numbered source cards, a documents panel, filters,
-and an ``/ask`` endpoint for ``gradio_client``. Layout here, behaviour in ``PageHandlers``,
-HTML in ``qa.ui.render``; everything goes through the one ``Assistant``."""
+"""The chat page: streaming answers with numbered source cards, saved conversations, thumbs,
+a documents panel, filters, an admin insights tab, and an ``/ask`` endpoint for
+``gradio_client``. Layout here, behaviour in ``PageHandlers`` (conversations, feedback and
+insights in ``qa.ui.history``), HTML in ``qa.ui.render``; everything goes through the one
+``Assistant`` and ``People``, as the signed-in user."""
 
 from __future__ import annotations
 
@@ -15,10 +17,26 @@ from qa.chain import AnswerEvent, SourcesEvent, TokenEvent
 from qa.documents import SUPPORTED
 from qa.http.context import Context
 from qa.http.public import public_answer
-from qa.service import InvalidRequest
-from qa.types import Filters, IngestResult, Turn
+from qa.people.identity import User
+from qa.people.records import Forbidden
+from qa.service import InvalidRequest, UnknownCollection
+from qa.types import Answer, Filters, IngestResult, Turn
+from qa.ui.history import (
+    CHAT,
+    DISLIKE,
+    LIKE,
+    PRIVATE,
+    SIDEBAR,
+    History,
+    conversation_column,
+    feedback_panel,
+    insights_tab,
+    page_user,
+    wire_history,
+)
 from qa.ui.render import (
     documents_table,
+    esc,
     example_questions,
     render_answer,
     render_error,
@@ -30,6 +48,7 @@ from qa.uploads import UploadError
 
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 8
+NO_ACCESS = "You may not read any collection yet; ask an administrator for access."
 HEADER = (
     '<div class="cq-header"><div class="cq-logo">❝</div><div><h1>citeqa</h1>'
     "<p>Answers from your documents. Every sentence is cited; when the documents "
@@ -52,22 +71,64 @@ def page_filters(date_from: str | None, date_to: str | None, doc_ids: list[str] 
 
 
 class PageHandlers:
-    """What the page's events do, bound to the service."""
+    """What the page's events do, bound to the service, as the signed-in user."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.assistant = ctx.assistant
+        self.history = History(ctx)
 
-    def doc_views(self) -> tuple[str, Any, Any, Any]:
-        docs = self.assistant.documents()
+    def pick(self, name: str | None, user: User) -> str | None:
+        """The collection the page works on: the chosen one if readable, else the user's
+        default; None when they may read none."""
+        found = name if name and name in self.assistant.collections(user.name) else None
+        return found or self.assistant.default_collection(user.name)
+
+    def collection(self, name: str | None, user: User) -> str:
+        found = self.pick(name, user)
+        if found is None:
+            raise gr.Error(NO_ACCESS)
+        return found
+
+    def doc_views(self, collection: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """The documents panel of a collection the user may read (list, pickers, examples)."""
+        user = page_user(request)
+        name = self.pick(collection, user)
+        if name is None:
+            return (f'<div class="cq-empty">{NO_ACCESS}</div>', gr.Dropdown(choices=[]),
+                    gr.Dropdown(choices=[]), gr.Dataset(samples=[], visible=False),
+                    gr.Column(visible=False), gr.Row(visible=False))  # fmt: skip
+        docs = self.assistant.documents(name, user=user.name)
         samples = example_questions(docs)
         choices = [(f"{d.get('title') or d['doc_id']} ({d.get('date') or 'undated'})", d["doc_id"])
                    for d in docs]  # fmt: skip
+        writable = self.assistant.policy.can_write(user.name, name)
         return (
             documents_table(docs),
             gr.Dropdown(choices=choices, value=None),
             gr.Dropdown(choices=choices),
             gr.Dataset(samples=samples, visible=bool(samples)),
+            gr.Column(visible=writable),
+            gr.Row(visible=writable),
+        )
+
+    def load(self, request: gr.Request) -> tuple[Any, ...]:
+        """Everything that depends on who opened the page."""
+        user = page_user(request)
+        readable = self.assistant.collections(user.name)
+        start = self.assistant.default_collection(user.name)
+        choices = sorted(set(readable) | ({start} if start else set()))
+        signed_in = (
+            f'<div class="cq-user">{esc(user.name)} · <a href="/logout">Sign out</a></div>'
+            if self.ctx.people.identity.enabled
+            else ""
+        )
+        return (
+            gr.Dropdown(choices=choices, value=start, visible=len(choices) > 1),
+            *self.doc_views(start, request),
+            self.history.listing(user, None),
+            gr.Tab(visible=self.history.is_admin(request)),
+            signed_in,
         )
 
     def respond(
@@ -78,22 +139,34 @@ class PageHandlers:
         date_from: str | None,
         date_to: str | None,
         doc_ids: list[str] | None,
+        collection: str | None,
+        conversation: str | None,
+        numbers: dict[int, int],
+        request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
-        """Stream one answer into the chat: pending status, tokens, then the cited answer."""
+        """Stream one answer into the chat: pending status, tokens, then the cited answer,
+        saved as the next turn of the open conversation (a new one on the first question)."""
+        user = page_user(request)
         history = [Turn.model_validate(t) for t in turns[-HISTORY_TURNS:]]
+
+        def out(question_box: Any, last: Any = None) -> tuple[Any, ...]:
+            last = gr.skip() if last is None else last
+            return shown, shown, turns, question_box, last, conversation, numbers
+
         try:
             question = self.assistant.check_question(question or "", history)
         except InvalidRequest as exc:
             gr.Warning(exc.message)
-            yield shown, shown, turns, question, gr.skip()
+            yield out(question)
             return
         filters = page_filters(date_from, date_to, doc_ids)
+        name = self.collection(collection, user)
         pending = render_pending("Searching the documents…")
         shown = [*shown, user_message(question), {"role": "assistant", "content": pending}]
-        yield shown, shown, turns, "", gr.skip()
+        yield out("")
         streamed = ""
         try:
-            for event in self.assistant.stream(question, history, filters):
+            for event in self.assistant.stream(question, history, filters, None, name, user.name):
                 if isinstance(event, SourcesEvent):
                     shown[-1]["content"] = render_pending(f"Reading {len(event.sources)} passages…")
                 elif isinstance(event, TokenEvent):
@@ -107,21 +180,50 @@ class PageHandlers:
                                  quotes=[c.quote for c in answer.citations])  # fmt: skip
                     turns = [*turns, {"role": "user", "content": question},
                              reply.model_dump()]  # fmt: skip
-                    yield shown, shown, turns, "", answer.text
+                    conversation, numbers = self.keep(user, conversation, numbers, answer, name,
+                                                      len(shown) - 1)  # fmt: skip
+                    yield out("", answer.text)
                     return
-                yield shown, shown, turns, "", gr.skip()
+                yield out("")
         except Exception:  # said in the chat, where the user is looking
             log.exception("answering failed")
             shown[-1]["content"] = render_error("Answering failed; the server log has the details.")
-            yield shown, shown, turns, question, gr.skip()  # the question back in the box
+            yield out(question)  # the question back in the box
+
+    def keep(
+        self,
+        user: User,
+        conversation: str | None,
+        numbers: dict[int, int],
+        answer: Answer,
+        collection: str,
+        index: int,
+    ) -> tuple[str | None, dict[int, int]]:
+        """Save the answer; a failed save is said, and the answer stays on the page."""
+        try:
+            conversation, number = self.history.save(user, conversation, answer, collection)
+        except Exception:
+            log.exception("saving the answer failed")
+            gr.Warning("This answer could not be saved to your conversations.")
+            return conversation, numbers
+        return conversation, {**numbers, index: number}
 
     def add_files(
         self,
         paths: list[str] | None,
+        collection: str | None,
+        request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects it by default)
     ) -> tuple[Any, ...]:
         if not paths:
-            return (gr.skip(), *self.doc_views(), None)
+            return (gr.skip(), *self.doc_views(collection, request), None)
+        user = page_user(request)
+        try:
+            name = self.assistant.resolve_collection(
+                self.collection(collection, user), create=True, user=user.name
+            )
+        except Forbidden as exc:
+            raise gr.Error(str(exc)) from None
         progress(0, desc="Saving")
 
         def advance(result: IngestResult, done: int, total: int) -> None:
@@ -129,22 +231,32 @@ class PageHandlers:
 
         handles = [(Path(p).name, open(p, "rb")) for p in paths]  # noqa: SIM115
         try:
-            results = self.assistant.add_files(handles, progress=advance)
+            results = self.assistant.add_files(handles, name, progress=advance)
         except UploadError as exc:
             raise gr.Error(exc.message) from exc
         finally:
             for _, handle in handles:
                 handle.close()
         self.ctx.metrics.observe_ingest(r.status for r in results)
-        return (upload_results([r.model_dump() for r in results]), *self.doc_views(), None)
+        views = self.doc_views(name, request)
+        return (upload_results([r.model_dump() for r in results]), *views, None)
 
-    def delete(self, doc_id: str | None) -> tuple[Any, ...]:
+    def delete(
+        self, doc_id: str | None, collection: str | None, request: gr.Request
+    ) -> tuple[Any, ...]:
         if not doc_id:
             raise gr.Error("Pick a document to remove first.")
-        if not self.assistant.remove(doc_id):
+        user = page_user(request)
+        try:
+            name = self.assistant.resolve_collection(
+                self.collection(collection, user), user=user.name, write=True
+            )
+        except Forbidden as exc:
+            raise gr.Error(str(exc)) from None
+        if not self.assistant.remove(doc_id, name):
             raise gr.Error(f"No document {doc_id!r}: it may already be gone.")
         gr.Info("Document removed.")
-        return self.doc_views()
+        return self.doc_views(name, request)
 
     def ask(
         self,
@@ -153,28 +265,34 @@ class PageHandlers:
         date_from: str | None = None,
         date_to: str | None = None,
         doc_ids: list[str] | None = None,
+        collection: str | None = None,
+        request: gr.Request = None,  # type: ignore[assignment]  # Gradio passes it
     ) -> dict[str, Any]:
         """Answer a question from the documents. Returns the Answer as JSON: text with [n]
         markers, citations (quote, document, offsets), sources, timings."""
+        user = page_user(request)
         try:
             turns = [Turn.model_validate(t) for t in history or []]
             text = self.assistant.check_question(question, turns)
-        except (InvalidRequest, ValueError) as exc:
+            name = self.assistant.resolve_collection(collection, user=user.name)
+        except (InvalidRequest, UnknownCollection, ValueError) as exc:
             raise gr.Error(str(exc)) from exc
-        answer = self.assistant.ask(text, turns, page_filters(date_from, date_to, doc_ids))
+        filters = page_filters(date_from, date_to, doc_ids)
+        answer = self.assistant.ask(text, turns, filters, None, name, user=user.name)
         self.ctx.metrics.observe_answer(answer, "gradio")
         return public_answer(answer).model_dump(mode="json")
 
 
 def chat_column(max_chars: int) -> dict[str, Any]:
-    """The conversation, the question box and its buttons, example questions."""
+    """The conversation, the thumbs-down form, the question box and example questions."""
     parts: dict[str, Any] = {}
     parts["chatbot"] = gr.Chatbot(
-        elem_id="cq-chat", show_label=False, height=560, buttons=[], feedback_options=None,
-        latex_delimiters=[],
+        elem_id="cq-chat", show_label=False, height=560, buttons=[],
+        feedback_options=(LIKE, DISLIKE), latex_delimiters=[],
         placeholder="<div class='cq-placeholder'>Ask a question about your documents. "
         "Answers quote their sources.</div>",
     )  # fmt: skip
+    parts |= feedback_panel()
     with gr.Row(elem_id="cq-ask-row"):
         parts["question"] = gr.Textbox(
             placeholder="Ask a question…", show_label=False, container=False, scale=8,
@@ -182,7 +300,6 @@ def chat_column(max_chars: int) -> dict[str, Any]:
         )  # fmt: skip
         parts["send"] = gr.Button("Ask", variant="primary", scale=1, elem_id="cq-send")
     with gr.Row():
-        parts["new_chat"] = gr.Button("New conversation", size="sm", elem_id="cq-new")
         parts["copy"] = gr.Button("Copy answer", size="sm", elem_id="cq-copy")
     parts["examples"] = gr.Dataset(
         components=[parts["question"]], samples=[], label="Try asking", visible=False,
@@ -192,21 +309,25 @@ def chat_column(max_chars: int) -> dict[str, Any]:
 
 
 def side_column(max_file_mb: float) -> dict[str, Any]:
-    """Documents (upload, list, remove) and the filters."""
+    """The collection, its documents (upload, list, remove) and the filters."""
     parts: dict[str, Any] = {}
+    parts["collection"] = gr.Dropdown(
+        label="Collection", choices=[], visible=False, elem_id="cq-collection"
+    )
     with gr.Accordion("Documents", open=True, elem_id="cq-documents"):
-        gr.Markdown(
-            f"Upload {', '.join(s.lstrip('.') for s in SUPPORTED)} files, "
-            f"up to {max_file_mb:g} MB each.",
-            elem_classes="cq-hint",
-        )
-        parts["upload"] = gr.File(
-            label="Add documents", file_count="multiple", file_types=list(SUPPORTED),
-            elem_id="cq-upload", height=120,
-        )  # fmt: skip
+        with gr.Column(elem_id="cq-upload-box") as parts["upload_box"]:
+            gr.Markdown(
+                f"Upload {', '.join(s.lstrip('.') for s in SUPPORTED)} files, "
+                f"up to {max_file_mb:g} MB each.",
+                elem_classes="cq-hint",
+            )
+            parts["upload"] = gr.File(
+                label="Add documents", file_count="multiple", file_types=list(SUPPORTED),
+                elem_id="cq-upload", height=120,
+            )  # fmt: skip
         parts["results"] = gr.HTML(elem_id="cq-upload-results")
         parts["doc_list"] = gr.HTML(elem_id="cq-doc-list")
-        with gr.Row(elem_id="cq-remove-row"):
+        with gr.Row(elem_id="cq-remove-row") as parts["remove_row"]:
             parts["to_remove"] = gr.Dropdown(
                 label="Remove a document", scale=3, elem_id="cq-remove-pick"
             )
@@ -222,25 +343,32 @@ def side_column(max_file_mb: float) -> dict[str, Any]:
 
 def wire(page: gr.Blocks, handlers: PageHandlers, c: dict[str, Any]) -> None:
     """Connect the page's events to the handlers (all private: ``/ask`` is the one API)."""
-    private: dict[str, Any] = {"api_visibility": "private"}
-    chat_in = [c["question"], c["shown"], c["turns"], c["date_from"], c["date_to"], c["only_docs"]]
-    chat_out = [c["chatbot"], c["shown"], c["turns"], c["question"], c["last_answer"]]
+    chat_in = [c["question"], c["shown"], c["turns"], c["date_from"], c["date_to"],
+               c["only_docs"], c["collection"], c["conversation"], c["numbers"]]  # fmt: skip
+    chat = [c[name] for name in CHAT]
+    sidebar = [c[name] for name in SIDEBAR]
     for trigger in (c["question"].submit, c["send"].click):
-        trigger(handlers.respond, chat_in, chat_out, **private)
-    c["examples"].click(lambda s: s[0], c["examples"], c["question"], **private).then(
-        handlers.respond, chat_in, chat_out, **private
+        trigger(handlers.respond, chat_in, chat, **PRIVATE).then(
+            handlers.history.sidebar, c["conversation"], sidebar, **PRIVATE
+        )
+    c["examples"].click(lambda s: s[0], c["examples"], c["question"], **PRIVATE).then(
+        handlers.respond, chat_in, chat, **PRIVATE
+    ).then(handlers.history.sidebar, c["conversation"], sidebar, **PRIVATE)
+    # The chat's own clear button empties the display; the open conversation closes too.
+    c["chatbot"].clear(History.cleared, None, chat, **PRIVATE).then(
+        handlers.history.sidebar, c["conversation"], sidebar, **PRIVATE
     )
-    reset = [c["chatbot"], c["shown"], c["turns"], c["question"], c["last_answer"]]
-    c["new_chat"].click(lambda: ([], [], [], "", ""), None, reset, **private)
-    # The chat's own clear button empties the display; the conversation must go too.
-    c["chatbot"].clear(lambda: ([], [], ""), None, reset[1:3] + reset[4:], **private)
     copy_js = "(text) => { if (text) { navigator.clipboard.writeText(text); } return []; }"
-    c["copy"].click(None, c["last_answer"], None, js=copy_js, **private)
-    views = [c["doc_list"], c["to_remove"], c["only_docs"], c["examples"]]
-    c["upload"].upload(handlers.add_files, c["upload"], [c["results"], *views, c["upload"]],
-                       **private)  # fmt: skip
-    c["remove"].click(handlers.delete, c["to_remove"], views, **private)
-    page.load(handlers.doc_views, None, views, **private)
+    c["copy"].click(None, c["last_answer"], None, js=copy_js, **PRIVATE)
+    views = [c["doc_list"], c["to_remove"], c["only_docs"], c["examples"], c["upload_box"],
+             c["remove_row"]]  # fmt: skip
+    c["collection"].input(handlers.doc_views, c["collection"], views, **PRIVATE)
+    c["upload"].upload(handlers.add_files, [c["upload"], c["collection"]],
+                       [c["results"], *views, c["upload"]], **PRIVATE)  # fmt: skip
+    c["remove"].click(handlers.delete, [c["to_remove"], c["collection"]], views, **PRIVATE)
+    loaded = [c["collection"], *views, c["conversations"], c["insights_tab"], c["user"]]
+    page.load(handlers.load, None, loaded, **PRIVATE)
+    wire_history(handlers.history, c)
     gr.api(handlers.ask, api_name="ask")
 
 
@@ -251,14 +379,22 @@ def build_ui(ctx: Context) -> gr.Blocks:
         parts: dict[str, Any] = {
             "shown": gr.State([]),
             "turns": gr.State([]),
+            "conversation": gr.State(None),
+            "numbers": gr.State({}),
             "last_answer": gr.Textbox(visible=False, elem_id="cq-last-answer"),
         }
-        gr.HTML(HEADER)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=420):
-                parts |= chat_column(settings.max_question_chars)
-            with gr.Column(scale=2, min_width=320):
-                parts |= side_column(settings.max_file_mb)
+        with gr.Row(elem_id="cq-top"):
+            gr.HTML(HEADER)
+            parts["user"] = gr.HTML(elem_id="cq-user")
+        with gr.Tabs(elem_id="cq-tabs"):
+            with gr.Tab("Chat", elem_id="cq-chat-tab"), gr.Row(equal_height=False):
+                with gr.Column(scale=1, min_width=220, elem_id="cq-sidebar"):
+                    parts |= conversation_column()
+                with gr.Column(scale=3, min_width=420):
+                    parts |= chat_column(settings.max_question_chars)
+                with gr.Column(scale=2, min_width=300):
+                    parts |= side_column(settings.max_file_mb)
+            parts |= insights_tab()
         wire(page, PageHandlers(ctx), parts)
     page.queue(default_concurrency_limit=4)
     return page

@@ -1,0 +1,82 @@
+"""Continuing a saved conversation: the history a new question is answered with, and saving
+the answered turn. Shared by ``/v1/ask``, the page and ``citeqa chat --resume``, so all three
+continue conversations, and save answers, the same way.
+"""
+
+from __future__ import annotations
+
+from qa.http.context import Context
+from qa.http.public import public_answer
+from qa.people.identity import User
+from qa.people.records import ConversationView, Forbidden, TurnRecord
+from qa.types import Answer, Turn
+
+# A history turn carries at most this many quotes (qa.types.Turn).
+MAX_QUOTES = 20
+
+
+def bounded(messages: list[Turn], max_turns: int, max_chars: int) -> list[Turn]:
+    """The newest messages that fit the history limits, oldest first; a stored conversation
+    may be longer than a request may carry, and the newest turns matter most to a follow-up."""
+    kept: list[Turn] = []
+    chars = 0
+    for message in reversed(messages):
+        if len(kept) == max_turns or chars + len(message.content) > max_chars:
+            break
+        kept.append(message)
+        chars += len(message.content)
+    kept.reverse()
+    # A history starts with a question: a leading answer without its question confuses the
+    # condensing of the follow-up.
+    while kept and kept[0].role != "user":
+        kept.pop(0)
+    return kept
+
+
+def conversation_history(
+    ctx: Context, user: User, conversation_id: str, sent: list[Turn]
+) -> list[Turn]:
+    """The history to answer with: ``sent`` if the request has one, else the stored turns.
+
+    Raises NotFound for a conversation the user cannot see, Forbidden for one shared with
+    them (read-only), before any answering work is done.
+    """
+    view = ctx.people.conversations.get(user, conversation_id)
+    if view.read_only:
+        raise Forbidden("a shared conversation is read-only; start your own to continue it")
+    if sent:
+        return sent
+    settings = ctx.settings
+    return bounded(messages_of(view), settings.max_history_turns, settings.max_history_chars)
+
+
+def messages_of(view: ConversationView) -> list[Turn]:
+    """The saved turns as chat history: each question, then its answer with the sentences it
+    cited (a follow-up is resolved with them)."""
+    messages: list[Turn] = []
+    for turn in view.turns:
+        quotes = [c.quote for c in turn.answer.citations][:MAX_QUOTES]
+        messages.append(Turn(role="user", content=turn.question))
+        messages.append(Turn(role="assistant", content=turn.answer.text, quotes=quotes))
+    return messages
+
+
+def save_turn(
+    ctx: Context, user: User, conversation_id: str, answer: Answer, collection: str
+) -> TurnRecord:
+    """Append the answered question to the user's conversation, as clients see the answer
+    (sources named by file, not by the server's path)."""
+    conversations = ctx.people.conversations
+    return conversations.append_turn(user, conversation_id, public_answer(answer), collection)
+
+
+def turn_headers(
+    conversation_id: str, turn: TurnRecord, timings: dict[str, float]
+) -> dict[str, str]:
+    """The saved turn's place, and ``timings`` (seconds) as the standard ``Server-Timing``
+    header in ms (bench/serve.py reads it)."""
+    return {
+        "X-Conversation-Id": conversation_id,
+        "X-Conversation-Turn": str(turn.number),
+        "Server-Timing": ", ".join(f"{k};dur={1000 * v:.2f}" for k, v in timings.items()),
+    }
