@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -26,6 +27,7 @@ from qa.gate import GateDecision
 from qa.llm.base import LLMBackend
 from qa.prompts import load_prompt
 from qa.retrieval import HybridSearcher
+from qa.timeframe import TimeIntent, TimeScope, understand
 from qa.types import Answer, Filters, SearchHit, Source, Turn
 from qa.verify import Claim, Thresholds, Verifier
 from vectorstore.embeddings import CachedEmbeddings
@@ -44,6 +46,7 @@ class ChainInput(BaseModel):
     question: str
     history: list[Turn] = Field(default_factory=list)
     filters: Filters | None = None
+    as_of: date | None = None
 
 
 class SourcesEvent(BaseModel):
@@ -92,6 +95,8 @@ class Found:
     evidence: list[Evidence]
     decision: GateDecision
     calls: int
+    intent: TimeIntent | None = None
+    as_of: date | None = None
 
 
 @dataclass
@@ -148,7 +153,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         **kwargs: Any,
     ) -> Answer:
         request = self._coerce(input)
-        return self.answer(request.question, request.history, request.filters)
+        return self.answer(request.question, request.history, request.filters, request.as_of)
 
     def stream(  # type: ignore[override]
         self,
@@ -157,13 +162,20 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         **kwargs: Any,
     ) -> Iterator[StreamEvent]:
         request = self._coerce(input)
-        yield from self.run_events(request.question, request.history, request.filters)
+        yield from self.run_events(
+            request.question, request.history, request.filters, as_of=request.as_of
+        )
 
     def answer(
-        self, question: str, history: list[Turn] | None = None, filters: Filters | None = None
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        filters: Filters | None = None,
+        as_of: date | None = None,
     ) -> Answer:
         final = None
-        for event in self.run_events(question, history or [], filters, stream_tokens=False):
+        events = self.run_events(question, history or [], filters, False, as_of)
+        for event in events:
             if isinstance(event, AnswerEvent):
                 final = event.answer
         assert final is not None
@@ -185,27 +197,76 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         rewritten = str(self.llm.invoke(messages).content).strip()
         return rewritten or follow_up.standalone, follow_up, 1
 
+    def scope(self, intent: TimeIntent, as_of: date | None, today: date) -> TimeScope:
+        """How the question's time words and the as-of date narrow and weigh the search."""
+        return TimeScope(
+            window=intent.window,
+            until=as_of,
+            recency_as_of=today if intent.recency else None,
+            half_life_days=self.settings.recency_half_life_days,
+            strength=self.settings.recency_strength,
+        )
+
     def find(
-        self, question: str, history: list[Turn], filters: Filters | None, clock: Clock
+        self,
+        question: str,
+        history: list[Turn],
+        filters: Filters | None,
+        clock: Clock,
+        as_of: date | None = None,
     ) -> Found:
-        """Condense, retrieve, select evidence, and let the gate decide."""
+        """Condense, read the time in the question, retrieve, select evidence, and let the
+        gate decide. Nothing dated after ``as_of`` (default: today) is evidence.
+
+        A year or month in a question names either when the news was published ("What did
+        they offer in March?") or when the thing happened ("What happened to Evrofinance in
+        2019?", reported in 2022). The window is tried first; when the articles of that time
+        cannot answer, the question is asked again over all dates, its time words kept."""
         standalone, follow_up, calls = self.condense(question, history)
         clock.lap("condense")
-        hits = self.searcher.search(standalone, self.settings.top_k, filters)
-        clock.lap("retrieve")
+        today = as_of or date.today()
+        intent = understand(standalone, today)
+        found = self.look(question, standalone, follow_up, calls, intent, filters, as_of)
+        if intent.window is not None and not found.decision.answer:
+            wider = TimeIntent(None, intent.recency, standalone, intent.expressions,
+                               intent.unresolved, intent.cue, window_dropped=True)  # fmt: skip
+            found = self.look(question, standalone, follow_up, calls, wider, filters, as_of)
+        clock.lap("evidence")
+        return found
+
+    def look(
+        self,
+        question: str,
+        standalone: str,
+        follow_up: FollowUp | None,
+        calls: int,
+        intent: TimeIntent,
+        filters: Filters | None,
+        as_of: date | None,
+    ) -> Found:
+        """One retrieval, evidence selection and gate decision within a time scope."""
+        today = as_of or date.today()
+        scope = self.scope(intent, as_of, today)
+        hits = self.searcher.search(intent.query, self.settings.top_k, filters, scope)
+        # Time words are no search terms, unless the window was dropped for them.
+        if calls:
+            asked = intent.query
+        else:
+            asked = question if intent.window_dropped else understand(question, today).query
         evidence = select_evidence(
-            standalone if calls else question,
+            asked,
             hits,
             self.policy.evidence_shown,
             self.searcher.store.lexical_index().idf,
             self._embed,
             follow_up.context if follow_up else "",
         )
+        if scope.recency_as_of is not None:
+            evidence = newest_first(evidence, scope)
         if follow_up is not None:
             evidence = follow_up.rerank(evidence)
         decision = self.policy.gate.decide(question, evidence, follow_up)
-        clock.lap("evidence")
-        return Found(standalone, follow_up, hits, evidence, decision, calls)
+        return Found(standalone, follow_up, hits, evidence, decision, calls, intent, as_of)
 
     def run_events(
         self,
@@ -213,11 +274,12 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         history: list[Turn],
         filters: Filters | None,
         stream_tokens: bool = True,
+        as_of: date | None = None,
     ) -> Iterator[StreamEvent]:
         """Sources, tokens, then the verified answer. With ``stream_tokens`` False the model
         is called without streaming (one request, one token event)."""
         clock = Clock()
-        found = self.find(question, history, filters, clock)
+        found = self.find(question, history, filters, clock, as_of)
         sources = sources_of(found.hits)
         standalone = found.standalone if found.standalone != question else None
         yield SourcesEvent(sources=sources, standalone_question=standalone)
@@ -309,6 +371,17 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
                 yield text, count
 
 
+def newest_first(evidence: list[Evidence], scope: TimeScope) -> list[Evidence]:
+    """For a question about the current state: evidence weighed by the recency prior, so
+    the newest article's sentence leads."""
+    for ev in evidence:
+        ev.score *= scope.prior(ev.date)
+    ranked = sorted(evidence, key=lambda ev: -ev.score)
+    for n, ev in enumerate(ranked, start=1):
+        ev.n = n
+    return ranked
+
+
 def trace_of(found: Found) -> dict[str, Any]:
     """Why the answer is what it is: ranks and scores per chunk, the evidence and its
     signals, the gate's decision. A record for people and evals; nothing reads it back."""
@@ -334,6 +407,10 @@ def trace_of(found: Found) -> dict[str, Any]:
             }
             for e in found.evidence
         ],
+        "time": {
+            "as_of": found.as_of.isoformat() if found.as_of else None,
+            **(found.intent.trace() if found.intent else {}),
+        },
         "gate": {
             "answer": found.decision.answer,
             "reason": found.decision.reason,

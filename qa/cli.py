@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -22,9 +25,10 @@ from rich.table import Table
 from qa.config import Settings, get_settings
 from qa.people.identity import LOCAL_USER
 from qa.service import Assistant
-from qa.types import Answer, Filters, IngestResult, Turn
+from qa.types import Answer, AsOf, Filters, IngestResult, Turn
 
 EXIT_PARTIAL = 3
+T = TypeVar("T")
 
 app = typer.Typer(
     help="citeqa: answers from your documents, citing the sentences they rest on.",
@@ -118,15 +122,19 @@ def ingest(
 def search(
     query: Annotated[str, typer.Argument(help="what to look for")],
     k: Annotated[int, typer.Option("--k", help="how many chunks")] = 5,
-    date_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD, inclusive")] = None,
-    date_to: Annotated[str | None, typer.Option(help="YYYY-MM-DD, inclusive")] = None,
+    date_from: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD, YYYY-MM or YYYY, inclusive")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD, YYYY-MM or YYYY, inclusive")
+    ] = None,
     source: Annotated[str | None, typer.Option(help="document id or part of its source")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     collection: CollectionOpt = None,
 ) -> None:
     """Hybrid (dense + BM25) search; prints the best chunks with their scores."""
     service = assistant(collection)
-    filters = Filters(date_from=date_from, date_to=date_to)
+    filters = valid(lambda: Filters(date_from=date_from, date_to=date_to))
     if source:
         known = service.store().documents()
         filters = filters.model_copy(
@@ -227,15 +235,49 @@ def answering(collection: str | None, mode: str | None) -> Assistant:
     return service
 
 
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="answer as of this date (YYYY-MM-DD, YYYY-MM or YYYY; default today): nothing "
+        "published later is evidence, and 'last week' counts back from it",
+    ),
+]
+
+
+def valid(build: Callable[[], T]) -> T:
+    """A value built from options; a malformed one (a date) is exit 2 naming the field."""
+    try:
+        return build()
+    except ValueError as exc:
+        errors: list[dict[str, Any]] = getattr(exc, "errors", lambda: [])()
+        message = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}"
+            for e in errors
+        )
+        err.print(f"[red]{message or exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def as_of_date(value: str | None) -> date | None:
+    return valid(lambda: AsOfDate(as_of=value).as_of)
+
+
+class AsOfDate(BaseModel):
+    as_of: AsOf = None
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="a question about your documents")],
     mode: ModeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the Answer as JSON")] = False,
     collection: CollectionOpt = None,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Answer one question, citing the sentences the answer rests on."""
-    answer = answering(collection, mode).ask(question)
+    day = as_of_date(as_of)
+    answer = answering(collection, mode).ask(question, as_of=day)
     if as_json:
         print(answer.model_dump_json(indent=2))
         return
@@ -246,6 +288,7 @@ def ask(
 def chat(
     mode: ModeOpt = None,
     collection: CollectionOpt = None,
+    as_of: AsOfOpt = None,
     resume: Annotated[
         str | None,
         typer.Option(help="continue this saved conversation (its id, as the page and API show)"),
@@ -257,6 +300,7 @@ def chat(
     from qa.chain import AnswerEvent, TokenEvent
     from qa.http.turns import bounded
 
+    day = as_of_date(as_of)
     service = answering(collection, mode)
     saved = Resumed(service, resume, user) if resume else None
     history = saved.history() if saved else []
@@ -272,7 +316,7 @@ def chat(
         limits = service.settings.max_history_turns, service.settings.max_history_chars
         recent = bounded(history, *limits)
         for event in service.stream(question, recent, None, None, collection,
-                                    user if saved else None):  # fmt: skip
+                                    user if saved else None, as_of=day):  # fmt: skip
             if isinstance(event, TokenEvent):
                 streamed += event.text
                 console.print(event.text, end="", style="dim", markup=False, highlight=False)

@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     )
     candidates: int = Field(30, description="candidates per retriever before fusion")
 
+    # time
+    recency_half_life_days: float = Field(
+        30.0,
+        description="questions about the latest state prefer newer articles: an article this "
+        "many days older than the as-of date counts half as much in the prior",
+    )
+    recency_strength: float = Field(
+        0.8,
+        description="how much the recency prior can take off a very old article's score (0..1; "
+        "0 turns it off); undated documents are never penalised",
+    )
+
     # answering
     mode: str = Field(
         "local", description="LLM backend: local, openai, ollama or extractive (qa.llm.registry)"

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
+
+import numpy as np
 
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
+from qa.lexicon import numbers
 from qa.verify import Claim
 from vectorstore.tokens import terms
 
@@ -27,6 +31,8 @@ _EXPLANATORY = re.compile(
 # two or three).
 CLOSE = 0.5
 POOL = 4
+# Two sentences this similar (cosine) are about the same thing.
+SAME_FACT = 0.6
 
 
 def pick(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
@@ -52,5 +58,43 @@ def pick(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
     return chosen
 
 
+def conflicting(chosen: list[Evidence], evidence: Sequence[Evidence]) -> list[Evidence]:
+    """Evidence from another date about the same thing as a chosen sentence that states
+    other numbers: a newer report revising an older one is shown beside it, not hidden."""
+    out: list[Evidence] = []
+    for ev in evidence[: POOL + 2]:
+        if ev in chosen or ev in out or ev.vector is None:
+            continue
+        for kept in chosen:
+            if kept.vector is None or kept.date == ev.date or not (kept.date and ev.date):
+                continue
+            similar = float(np.dot(kept.vector, ev.vector)) >= SAME_FACT
+            if similar and numbers(ev.text) and numbers(ev.text) != numbers(kept.text):
+                out.append(ev)
+                break
+    return out[:1]
+
+
+def dated(claims: list[Claim]) -> list[Claim]:
+    """When the evidence comes from different dates, the newest leads and each sentence
+    says when it was reported ("On 24 August 2022: ...")."""
+    dates = {c.evidence[0].date for c in claims if c.evidence and c.evidence[0].date}
+    if len(dates) < 2:
+        return claims
+    ordered = sorted(claims, key=lambda c: c.evidence[0].date or "", reverse=True)
+    for claim in ordered:
+        day = claim.evidence[0].date
+        if day:
+            claim.text = f"On {format_day(day)}: {claim.text}"
+    return ordered
+
+
+def format_day(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
 def extractive_claims(question: str, evidence: Sequence[Evidence]) -> list[Claim]:
-    return [Claim(ev.text, [ev], ev.score) for ev in pick(question, evidence)]
+    chosen = pick(question, evidence)
+    chosen += conflicting(chosen, evidence)
+    return dated([Claim(ev.text, [ev], ev.score) for ev in chosen])

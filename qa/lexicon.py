@@ -166,7 +166,8 @@ _NOT_NAMES = (
         """the a an in on at as and but or if when what who whom whose where why how which this
     that these those it its his her their our we they he she i you there here both some many
     all any each every no not mr mrs ms dr however meanwhile also yes yet still so then
-    sources source officials official""".split()
+    sources source officials official is are was were be been am do does did has have had
+    can could will would should shall may might must""".split()
     )
     | frozenset(MONTHS)
     | WEEKDAYS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -324,9 +325,10 @@ class Assistant:
         mode: str | None = None,
         collection: str | None = None,
         user: str | None = None,
+        as_of: date | None = None,
     ) -> Answer:
         self.check_read(collection, user)
-        return self.chain(mode, collection).answer(question, history or [], filters)
+        return self.chain(mode, collection).answer(question, history or [], filters, as_of)
 
     def stream(
         self,
@@ -336,6 +338,8 @@ class Assistant:
         mode: str | None = None,
         collection: str | None = None,
         user: str | None = None,
+        as_of: date | None = None,
     ) -> Iterator[StreamEvent]:
         self.check_read(collection, user)
-        return self.chain(mode, collection).run_events(question, history or [], filters)
+        chain = self.chain(mode, collection)
+        return chain.run_events(question, history or [], filters, as_of=as_of)

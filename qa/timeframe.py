@@ -136,6 +136,8 @@ class TimeIntent:
     expressions: list[str] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)  # needs the conversation: "since then"
     cue: str | None = None  # the words that made it a recency question, for the trace
+    # The window was tried and its articles could not answer: the question went to all dates.
+    window_dropped: bool = False
 
     def trace(self) -> dict[str, object]:
         """The JSON-able record ``Answer.trace`` carries."""
@@ -144,7 +146,8 @@ class TimeIntent:
             start = None if self.window.start == OPEN_START else self.window.start.isoformat()
             window = [start, self.window.end.isoformat()]
         return {"window": window, "recency": self.recency, "recency_cue": self.cue,
-                "expressions": self.expressions, "unresolved": self.unresolved}  # fmt: skip
+                "expressions": self.expressions, "unresolved": self.unresolved,
+                "window_dropped": self.window_dropped}  # fmt: skip
 
 
 def understand(question: str, as_of: date) -> TimeIntent:
@@ -188,7 +191,7 @@ class TimeScope:
     until: date | None = None
     recency_as_of: date | None = None
     half_life_days: float = 30.0
-    strength: float = 0.5
+    strength: float = 0.8
 
     def prior(self, doc_date: str | None) -> float:
         """The factor a document's score takes: 1 for today's news or an undated document,

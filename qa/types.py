@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, field_validator
 
 from qa.dates import FORMS, DateError, parse_iso_date
 
@@ -19,6 +20,19 @@ def valid_text(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(valid_text)]
+
+
+def parse_as_of(value: object) -> object:
+    """An as-of date: strict ISO; a month or a year means its last day."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return parse_iso_date(value, "as_of").end
+    except DateError:
+        raise ValueError(f"{value!r} is not a date; use {FORMS}") from None
+
+
+AsOf = Annotated[date | None, BeforeValidator(parse_as_of)]
 
 
 class Document(BaseModel):

@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from qa.types import AsOf
+
 QUESTIONS = "questions.jsonl"
 DOCS = "docs.jsonl"
 CORPUS_DIR = "corpus"
@@ -61,6 +63,7 @@ class EvalItem(BaseModel):
         default_factory=list,
         description="earlier user questions of the conversation, asked first, in order",
     )
+    date: AsOf = Field(None, description="when the question is asked (YYYY-MM-DD): its as-of date")
 
 
 def split_of(item_id: str) -> Split:

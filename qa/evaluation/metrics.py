@@ -11,6 +11,7 @@ import re
 import string
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
@@ -48,7 +49,11 @@ METRIC_GROUPS: dict[str, tuple[str, ...]] = {
         "citation_doc_precision",
     ),
     "abstention": ("abstention_unanswerable", "wrong_abstention_answerable"),
+    # Dated questions only: news answers should rest on the news of the question's week.
+    "time": ("cited_within_14d",),
 }
+#: A cited article at most this many days older than the question counts as current.
+RECENT_DAYS = 14
 #: Per-question outcomes, as the HTML report colours them.
 OUTCOMES = ("correct", "wrong", "refused-right", "refused-wrong", "answered")
 
@@ -70,6 +75,7 @@ class RowCitation(BaseModel):
     source: str = ""
     quote: str
     support: float | None = None
+    date: str | None = None
 
 
 class RowDoc(BaseModel):
@@ -111,6 +117,7 @@ class ResultRow(BaseModel):
     gold_doc: list[str] = Field(default_factory=list)
     gold_evidence: list[str] = Field(default_factory=list)
     history: list[str] = Field(default_factory=list)
+    date: str | None = None
     history_answers: list[str] = Field(default_factory=list)
     answer: str
     abstained: bool
@@ -268,10 +275,23 @@ def score_row(row: Mapping[str, Any]) -> dict[str, Any]:
     scores["citation_doc_precision"] = (
         citation_doc_precision(r.citations, r.gold_doc) if r.answerable and r.gold_doc else None
     )
+    scores["cited_age_days"] = cited_age(r)
+    scores["cited_within_14d"] = (
+        None if scores["cited_age_days"] is None else 0 <= scores["cited_age_days"] <= RECENT_DAYS
+    )
     scores["abstention_unanswerable"] = correct_abstention(r.answerable, r.abstained)
     scores["wrong_abstention_answerable"] = wrong_abstention(r.answerable, r.abstained)
     scores["outcome"] = outcome(r.answerable, r.abstained, correct)
     return scores
+
+
+def cited_age(row: ResultRow) -> int | None:
+    """Days between the question's date and the newest article its answer cites (negative:
+    an article from after the question); None for undated questions or no dated citation."""
+    cited = [c.date for c in row.citations if c.date]
+    if not row.date or not cited:
+        return None
+    return (date.fromisoformat(row.date) - date.fromisoformat(max(cited))).days
 
 
 def outcome(answerable: bool, abstained: bool, correct: bool | None) -> str:

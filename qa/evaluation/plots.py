@@ -35,6 +35,8 @@ def report_figures(
 
     figures = []
     for group, names in METRIC_GROUPS.items():
+        if all(v.get(n) is None for v in summaries.values() for n in names):
+            continue  # nothing measured (an undated set has no time metric): no empty chart
         fig = Figure(figsize=(5.5, 3.2))
         labels = [n.removesuffix(ANSWERABLE) for n in names]  # the caption names the group
         _grouped_bars(fig, labels, {s: [v.get(n) for n in names] for s, v in summaries.items()})

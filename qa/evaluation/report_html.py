@@ -159,4 +159,7 @@ def _verdict(scores: Mapping[str, Any]) -> str:
         "claim_support": "claims supported",
     }
     parts += [f"{label} {scores[k]:.2f}" for k, label in numbers.items() if scores[k] is not None]
+    if scores.get("cited_age_days") is not None:
+        # The date of the cited article against the question's date.
+        parts.append(f"cited article {scores['cited_age_days']} days before the question")
     return "; ".join(parts)

@@ -7,6 +7,7 @@ retrieval is compared at equal depth and answers as each system really gives the
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
 from qa.evaluation.datasets import EvalItem
@@ -46,7 +47,7 @@ class CiteqaSystem:
         history: list[Turn] = []
         earlier: list[Answer] = []
         for question in item.history:
-            previous = self._ask(question, history)
+            previous = self._ask(question, history, item.date)
             earlier.append(previous)
             history += [
                 Turn(role="user", content=question),
@@ -56,17 +57,17 @@ class CiteqaSystem:
                     quotes=[c.quote for c in previous.citations],
                 ),
             ]
-        answer = self._ask(item.question, history)
+        answer = self._ask(item.question, history, item.date)
         query = answer.standalone_question or item.question
         hits = self.assistant.search(query, self.depth, collection=self.collection)
         evidence = answer.trace.get("evidence") or []
-        return item.model_dump() | {
+        return item.model_dump(mode="json") | {
             "system": CITEQA,
             "history_answers": [a.text for a in earlier],
             "answer": answer.text,
             "abstained": answer.abstained,
             "citations": [
-                c.model_dump(include={"marker", "doc_id", "source", "quote", "support"})
+                c.model_dump(include={"marker", "doc_id", "source", "quote", "support", "date"})
                 for c in answer.citations
             ],
             "retrieved": [
@@ -81,8 +82,10 @@ class CiteqaSystem:
             "support": evidence[0]["score"] if evidence else None,
         }
 
-    def _ask(self, question: str, history: list[Turn]) -> Answer:
-        return self.assistant.ask(question, history, mode=self.mode, collection=self.collection)
+    def _ask(self, question: str, history: list[Turn], as_of: date | None = None) -> Answer:
+        return self.assistant.ask(
+            question, history, mode=self.mode, collection=self.collection, as_of=as_of
+        )
 
 
 class BaselineSystem:
@@ -100,7 +103,7 @@ class BaselineSystem:
         for the same query."""
         found = self.recipe.ask(item.question, item.history)
         query = " ".join([*item.history, item.question])
-        return item.model_dump() | {
+        return item.model_dump(mode="json") | {
             "system": BASELINE,
             "answer": found.text,
             "abstained": found.abstained,

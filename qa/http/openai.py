@@ -31,7 +31,7 @@ from qa.http.context import Context, Ctx, request_id, user_of
 from qa.http.errors import ApiError
 from qa.http.public import public_answer
 from qa.http.routes import frame, sse_stream
-from qa.types import Answer, Filters, Turn, valid_text
+from qa.types import Answer, AsOf, Filters, Turn, valid_text
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ class ChatMessage(BaseModel):
 
 class ChatRequest(BaseModel):
     """The OpenAI request; sampling options are accepted and ignored (answers are grounded
-    by the chain, not tuned per call). ``filters`` is an extension."""
+    by the chain, not tuned per call). ``filters`` and ``as_of`` are extensions (send them
+    with the ``openai`` client's ``extra_body``)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -60,6 +61,7 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     filters: Filters | None = None
+    as_of: AsOf = Field(None, description="answer as of this date (default today)")
 
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -151,7 +153,9 @@ def chat_completions(
 
     def answer() -> Answer:
         final = None
-        events = ctx.assistant.stream(question, history, body.filters, None, collection, user=user)
+        events = ctx.assistant.stream(
+            question, history, body.filters, None, collection, user=user, as_of=body.as_of
+        )
         for event in events:
             if isinstance(event, AnswerEvent):
                 final = event.answer

@@ -18,7 +18,7 @@ from qa.http.public import public_answer, public_document, public_event
 from qa.http.turns import conversation_history, save_turn, turn_headers
 from qa.people.identity import User
 from qa.people.records import NotFound
-from qa.types import Answer, Filters, Text, Turn, UploadResult
+from qa.types import Answer, AsOf, Filters, Text, Turn, UploadResult
 
 log = logging.getLogger(__name__)
 # Comment lines keep proxies from closing a stream while a slow model thinks.
@@ -33,6 +33,11 @@ class AskRequest(BaseModel):
         None, description="answer mode, one the server enabled (default: the server's)"
     )
     collection: str | None = Field(None, description="collection to search (default: server)")
+    as_of: AsOf = Field(
+        None,
+        description="answer as of this date (YYYY-MM-DD, YYYY-MM or YYYY; default today): "
+        "nothing published after it is evidence, and 'last week' counts back from it",
+    )
     conversation_id: str | None = Field(
         None,
         description="one of your conversations: the turn is saved to it, and its saved turns "
@@ -92,7 +97,7 @@ def ask(body: AskRequest, ctx: Ctx, request: Request, response: Response) -> Ans
     user = caller(request)
     question, collection, history, reading = _prepare(body, ctx, user)
     answer = ctx.assistant.ask(
-        question, history, body.filters, body.mode, collection, user=user.name
+        question, history, body.filters, body.mode, collection, user=user.name, as_of=body.as_of
     )
     ctx.metrics.observe_answer(answer, "api")
     answer = public_answer(answer)
@@ -128,7 +133,7 @@ def ask_stream(body: AskRequest, ctx: Ctx, request: Request) -> EventSourceRespo
     user = caller(request)
     question, collection, history, _ = _prepare(body, ctx, user)
     events = ctx.assistant.stream(
-        question, history, body.filters, body.mode, collection, user=user.name
+        question, history, body.filters, body.mode, collection, user=user.name, as_of=body.as_of
     )
     rid = request_id(request)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from qa.http.public import public_answer
 from qa.people.identity import User
 from qa.people.records import Forbidden
 from qa.service import InvalidRequest, UnknownCollection
-from qa.types import Answer, Filters, IngestResult, Turn
+from qa.types import Answer, Filters, IngestResult, Turn, parse_as_of
 from qa.ui.history import (
     CHAT,
     DISLIKE,
@@ -68,6 +69,18 @@ def page_filters(date_from: str | None, date_to: str | None, doc_ids: list[str] 
             for e in getattr(exc, "errors", lambda: [])()
         )
         raise gr.Error(problems or str(exc)) from None
+
+
+def page_as_of(value: str | None) -> date | None:
+    """The As-of field: strict ISO, or empty for today."""
+    if not value:
+        return None
+    try:
+        day = parse_as_of(str(value).split(" ")[0].split("T")[0])
+    except ValueError as exc:
+        raise gr.Error(f"As of: {exc}") from None
+    assert isinstance(day, date)
+    return day
 
 
 class PageHandlers:
@@ -139,6 +152,7 @@ class PageHandlers:
         date_from: str | None,
         date_to: str | None,
         doc_ids: list[str] | None,
+        as_of: str | None,
         collection: str | None,
         conversation: str | None,
         numbers: dict[int, int],
@@ -160,13 +174,17 @@ class PageHandlers:
             yield out(question)
             return
         filters = page_filters(date_from, date_to, doc_ids)
+        day = page_as_of(as_of)
         name = self.collection(collection, user)
         pending = render_pending("Searching the documents…")
         shown = [*shown, user_message(question), {"role": "assistant", "content": pending}]
         yield out("")
         streamed = ""
         try:
-            for event in self.assistant.stream(question, history, filters, None, name, user.name):
+            events = self.assistant.stream(
+                question, history, filters, None, name, user.name, as_of=day
+            )
+            for event in events:
                 if isinstance(event, SourcesEvent):
                     shown[-1]["content"] = render_pending(f"Reading {len(event.sources)} passages…")
                 elif isinstance(event, TokenEvent):
@@ -266,6 +284,7 @@ class PageHandlers:
         date_to: str | None = None,
         doc_ids: list[str] | None = None,
         collection: str | None = None,
+        as_of: str | None = None,
         request: gr.Request = None,  # type: ignore[assignment]  # Gradio passes it
     ) -> dict[str, Any]:
         """Answer a question from the documents. Returns the Answer as JSON: text with [n]
@@ -278,7 +297,9 @@ class PageHandlers:
         except (InvalidRequest, UnknownCollection, ValueError) as exc:
             raise gr.Error(str(exc)) from exc
         filters = page_filters(date_from, date_to, doc_ids)
-        answer = self.assistant.ask(text, turns, filters, None, name, user=user.name)
+        answer = self.assistant.ask(
+            text, turns, filters, None, name, user=user.name, as_of=page_as_of(as_of)
+        )
         self.ctx.metrics.observe_answer(answer, "gradio")
         return public_answer(answer).model_dump(mode="json")
 
@@ -335,6 +356,9 @@ def side_column(max_file_mb: float) -> dict[str, Any]:
     with gr.Accordion("Filters", open=False, elem_id="cq-filters"):
         parts["date_from"] = gr.DateTime(label="From", include_time=False, type="string")
         parts["date_to"] = gr.DateTime(label="To", include_time=False, type="string")
+        parts["as_of"] = gr.DateTime(
+            label="As of (default: today)", include_time=False, type="string", elem_id="cq-as-of"
+        )
         parts["only_docs"] = gr.Dropdown(
             label="Only these documents", multiselect=True, elem_id="cq-only-docs"
         )
@@ -344,7 +368,8 @@ def side_column(max_file_mb: float) -> dict[str, Any]:
 def wire(page: gr.Blocks, handlers: PageHandlers, c: dict[str, Any]) -> None:
     """Connect the page's events to the handlers (all private: ``/ask`` is the one API)."""
     chat_in = [c["question"], c["shown"], c["turns"], c["date_from"], c["date_to"],
-               c["only_docs"], c["collection"], c["conversation"], c["numbers"]]  # fmt: skip
+               c["only_docs"], c["as_of"], c["collection"], c["conversation"],
+               c["numbers"]]  # fmt: skip
     chat = [c[name] for name in CHAT]
     sidebar = [c[name] for name in SIDEBAR]
     for trigger in (c["question"].submit, c["send"].click):

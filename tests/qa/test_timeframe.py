@@ -251,6 +251,7 @@ def test_trace_is_json_and_marks_an_open_start() -> None:
         "recency_cue": None,
         "expressions": ["before June"],
         "unresolved": [],
+        "window_dropped": False,
     }
 
 
