@@ -77,8 +77,10 @@ class Clock:
     timings: dict[str, float] = field(default_factory=dict)
 
     def lap(self, stage: str) -> None:
+        """Time since the last lap goes to ``stage`` (added up when a stage repeats)."""
         now = time.perf_counter()
-        self.timings[stage] = round(now - (self.mark or self.started), 4)
+        spent = now - (self.mark or self.started)
+        self.timings[stage] = round(self.timings.get(stage, 0.0) + spent, 4)
         self.mark = now
 
     def since_start(self) -> float:
@@ -226,12 +228,11 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         clock.lap("condense")
         today = as_of or date.today()
         intent = understand(standalone, today)
-        found = self.look(question, standalone, follow_up, calls, intent, filters, as_of)
+        found = self.look(question, standalone, follow_up, calls, intent, filters, as_of, clock)
         if intent.window is not None and not found.decision.answer:
             wider = TimeIntent(None, intent.recency, standalone, intent.expressions,
                                intent.unresolved, intent.cue, window_dropped=True)  # fmt: skip
-            found = self.look(question, standalone, follow_up, calls, wider, filters, as_of)
-        clock.lap("evidence")
+            found = self.look(question, standalone, follow_up, calls, wider, filters, as_of, clock)
         return found
 
     def look(
@@ -243,11 +244,13 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         intent: TimeIntent,
         filters: Filters | None,
         as_of: date | None,
+        clock: Clock,
     ) -> Found:
         """One retrieval, evidence selection and gate decision within a time scope."""
         today = as_of or date.today()
         scope = self.scope(intent, as_of, today)
         hits = self.searcher.search(intent.query, self.settings.top_k, filters, scope)
+        clock.lap("retrieve")
         # Time words are no search terms, unless the window was dropped for them.
         if calls:
             asked = intent.query
@@ -266,6 +269,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         if follow_up is not None:
             evidence = follow_up.rerank(evidence)
         decision = self.policy.gate.decide(question, evidence, follow_up)
+        clock.lap("evidence")
         return Found(standalone, follow_up, hits, evidence, decision, calls, intent, as_of)
 
     def run_events(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import uuid
 from typing import Any
 
@@ -93,7 +94,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class ErrorBoundary:
-    """Outermost app middleware: a request id for every request, a JSON 500 for
+    """Outermost app middleware: a request id (and the serving process, ``X-Served-By``:
+    ``citeqa serve --workers N`` runs several) for every request, a JSON 500 for
     anything that escaped the routes, and no re-raise, so the server keeps the connection."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -112,7 +114,8 @@ class ErrorBoundary:
             if message["type"] == "http.response.start":
                 started = True
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode()),
+                                      (b"x-served-by", str(os.getpid()).encode())]  # fmt: skip
             await send(message)
 
         try:

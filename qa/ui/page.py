@@ -191,22 +191,34 @@ class PageHandlers:
                     streamed += event.text
                     shown[-1]["content"] = render_pending(streamed)
                 elif isinstance(event, AnswerEvent):
-                    answer = event.answer
-                    self.ctx.metrics.observe_answer(answer, "ui")
-                    shown[-1]["content"] = render_answer(answer)
-                    reply = Turn(role="assistant", content=answer.text,
-                                 quotes=[c.quote for c in answer.citations])  # fmt: skip
-                    turns = [*turns, {"role": "user", "content": question},
-                             reply.model_dump()]  # fmt: skip
-                    conversation, numbers = self.keep(user, conversation, numbers, answer, name,
-                                                      len(shown) - 1)  # fmt: skip
-                    yield out("", answer.text)
+                    shown[-1]["content"] = render_answer(event.answer)
+                    turns, conversation, numbers = self.finish(
+                        event.answer, question, turns, (user, conversation, numbers, name),
+                        len(shown) - 1)  # fmt: skip
+                    yield out("", event.answer.text)
                     return
                 yield out("")
         except Exception:  # said in the chat, where the user is looking
             log.exception("answering failed")
             shown[-1]["content"] = render_error("Answering failed; the server log has the details.")
             yield out(question)  # the question back in the box
+
+    def finish(
+        self,
+        answer: Answer,
+        question: str,
+        turns: list[dict[str, Any]],
+        where: tuple[User, str | None, dict[int, int], str],
+        index: int,
+    ) -> tuple[list[dict[str, Any]], str | None, dict[int, int]]:
+        """Count the answer, add it to the turns the next question sees, and save it."""
+        user, conversation, numbers, name = where
+        self.ctx.metrics.observe_answer(answer, "ui")
+        reply = Turn(role="assistant", content=answer.text,
+                     quotes=[c.quote for c in answer.citations])  # fmt: skip
+        turns = [*turns, {"role": "user", "content": question}, reply.model_dump()]
+        conversation, numbers = self.keep(user, conversation, numbers, answer, name, index)
+        return turns, conversation, numbers
 
     def keep(
         self,

@@ -360,3 +360,27 @@ def test_an_over_large_upload_is_refused_before_anything_is_written(
     assert response.status_code == 413
     written = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
     assert written < 1_000_000, f"{written} bytes reached the disk"
+
+
+def test_a_batch_of_bad_uploads_is_reported_file_by_file_and_leaves_nothing_behind(
+    tmp_path: Path, embeddings: Any
+) -> None:
+    from tests.qa.test_ingest_isolation import bad_batch
+
+    expected = bad_batch(tmp_path / "in")
+    settings = Settings(data_dir=tmp_path / "data", mode="extractive", examples_dir=tmp_path / "x")
+    client = TestClient(create_app(settings, Assistant(settings, embeddings), ui=False))
+    files = [("files", (name, (tmp_path / "in" / name).read_bytes())) for name in expected]
+    response = client.post("/v1/documents", files=files)
+    assert response.status_code == 200, response.text
+    results = {r["filename"]: r for r in response.json()["results"]}
+    for name, status in expected.items():
+        got = results[name]["status"]
+        assert got == status or (status == "either" and got in ("added", "failed")), name
+        if got == "failed":
+            assert results[name]["reason"] and "Traceback" not in results[name]["reason"]
+    kept = {p.name for p in (settings.uploads_dir() / "documents").iterdir()}
+    assert kept == {n for n, r in results.items() if r["status"] != "failed"}, "failed: gone"
+    listed = {d["source"] for d in client.get("/v1/documents").json()["documents"]}
+    assert listed == {n for n, r in results.items() if r["status"] != "failed"}
+    assert Assistant(settings, embeddings).store().check() == [], "no half-stored document"
