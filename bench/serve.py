@@ -22,7 +22,10 @@ answering threads share; the CPU time does not.
 Run from the repo root:
 
     .venv/bin/python bench/serve.py [--requests 48] [--local-requests 8] [--out FILE]
-        [--modes extractive local] [--databases sqlite postgresql]
+        [--modes extractive local] [--databases sqlite postgresql] [--workers 2]
+
+``--workers 2`` also serves extractive mode with 1 worker and with 2 worker processes on one
+real Chroma server (what several workers need) and reports their throughput side by side.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def start_server(
-    mode: str, workdir: Path, database_url: str = ""
+    mode: str, workdir: Path, database_url: str = "", extra: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str, float, Path]:
     """The server process, its URL, and seconds from launch until ``/healthz`` said ready."""
     port = free_port()
@@ -86,6 +89,7 @@ def start_server(
         "CITEQA_UI_USERS": "",
         "CITEQA_ACCESS": "",
         "CITEQA_DATABASE_URL": database_url,
+        **(extra or {}),
     }
     log = workdir / "server.log"
     started = time.perf_counter()
@@ -258,6 +262,75 @@ def bench_mode(mode: str, requests: int) -> dict[str, Any]:
     return {"startup_s": startup, "levels": levels}
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def chroma_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A real ``chroma run`` server on a free loopback port (several workers share one)."""
+    port = free_port()
+    chroma = str(Path(sys.executable).parent / "chroma")
+    cmd = [chroma, "run", "--path", str(workdir / "chroma"), "--host", "127.0.0.1",
+           "--port", str(port)]  # fmt: skip
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    with (workdir / "chroma.log").open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    stop(proc)
+    raise SystemExit(f"chroma run was not ready:\n{(workdir / 'chroma.log').read_text()[-2000:]}")
+
+
+def bench_workers(most: int, requests: int) -> dict[str, Any]:
+    """Extractive mode with 1 worker, then ``most`` workers, on one real Chroma server, each
+    on its own collection and data dir (start-up ingests the sample into it)."""
+    runs: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="citeqa-serve-workers-") as tmp:
+        chroma, chroma_url = chroma_server(Path(tmp))
+        try:
+            for workers in sorted({1, most}):
+                workdir = Path(tmp) / f"w{workers}"
+                workdir.mkdir()
+                extra = {"CITEQA_WORKERS": str(workers), "CITEQA_CHROMA_URL": chroma_url,
+                         "CITEQA_COLLECTION": f"workers{workers}"}  # fmt: skip
+                proc, url, startup, _ = start_server("extractive", workdir, extra=extra)
+                try:
+                    for _ in range(2 * workers):  # each worker's first request untimed
+                        httpx.post(f"{url}/v1/ask", json={"question": QUESTIONS[0]}, timeout=600)
+                    levels = [run_level(url, c, max(requests, c)) for c in CLIENTS]
+                finally:
+                    stop(proc)
+                runs[str(workers)] = {"startup_s": startup, "levels": levels}
+        finally:
+            stop(chroma)
+    return runs
+
+
+def print_workers(runs: dict[str, Any]) -> None:
+    base = {lv["clients"]: lv["rps"] for lv in runs.get("1", {}).get("levels", [])}
+    rows = []
+    for workers, data in runs.items():
+        for level in data["levels"]:
+            ms = [1000 * (level[k] or 0.0) for k in ("p50_s", "p95_s")]
+            ratio = level["rps"] / base[level["clients"]] if base.get(level["clients"]) else 0.0
+            rows.append([workers, level["clients"], level["requests"], level["rps"], ratio, *ms,
+                         level["errors"]])  # fmt: skip
+    print_table(
+        ["workers", "clients", "requests", "req/s", "× 1 worker", "p50 ms", "p95 ms", "errors"],
+        rows,
+    )
+    print("extractive mode, one real Chroma server shared by the workers")
+
+
 def print_saved(saved: dict[str, Any]) -> None:
     rows = []
     for database, data in saved.items():
@@ -293,6 +366,10 @@ def main() -> None:
         "--databases", nargs="*", default=["sqlite", "postgresql"],
         help="saved conversations on these databases (postgresql when installed)",
     )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=0,
+        help="also serve with this many worker processes beside 1, on a Chroma server",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS / "serve.json")
     args = parser.parse_args()
 
@@ -307,6 +384,10 @@ def main() -> None:
             continue
         print(f"saved conversations on {database}: {args.requests}+ requests per level …")
         results["saved"][database] = bench_saved(database, args.requests)
+    if args.workers:
+        print(f"workers 1 and {args.workers} on a Chroma server: {args.requests}+ requests per "
+              "level …", flush=True)  # fmt: skip
+        results["workers"] = bench_workers(args.workers, args.requests)
     results["machine"]["loadavg_1m_after"] = os.getloadavg()[0]
     write_json(args.out, results)
 
@@ -328,8 +409,14 @@ def main() -> None:
     if results["saved"]:
         print()
         print_saved(results["saved"])
+    if results.get("workers"):
+        print()
+        print_workers(results["workers"])
     print(f"\nwrote {args.out}")
     errors = sum(level["errors"] for d in results["modes"].values() for level in d["levels"])
+    errors += sum(
+        level["errors"] for d in results.get("workers", {}).values() for level in d["levels"]
+    )
     errors += sum(
         level[kind]["errors"]
         for d in results["saved"].values()

@@ -30,6 +30,7 @@ from qa.lexicon import (
     normalize_number,
     numbers,
     strengtheners,
+    synonym_stems,
 )
 from vectorstore.tokens import STOPWORDS, stem, words
 
@@ -41,10 +42,12 @@ _CLAUSE_END = re.compile(r"[\s,;:–—-]+$")
 _DISCOURSE = re.compile(r"^\s*(?:yes|no|not really|not quite|not yet|partly|in short)\b[,:;.]?\s*",
                         re.I)  # fmt: skip
 _AGENT = re.compile(r"\b(\w+)\s+by\s+")
+_ASIDE = re.compile(r"\s+[–—]+\s+[^–—]{0,120}?\s+[–—]+\s+|\s+\([^()]{0,120}\)")
 _AGENT_STOP = re.compile(r"^[a-z]+$")
 _AGENT_GLUE = frozenset("and the a an of his her their its top former senior chief".split())
 # Negation words carry polarity; they are checked, not counted as content. Prepositions and
 # fillers claim nothing either.
+_PLACES = frozenset(ALIASES) | frozenset(ALIASES.values())
 _POLARITY = frozenset({"not", "no", "nor", "never", "n't"})
 _FUNCTION = frozenset(
     """like around toward towards across along among amid behind beyond despite inside near
@@ -117,14 +120,19 @@ def agent_bindings(text: str) -> dict[str, set[str]]:
     bound: dict[str, set[str]] = {}
     for match in _AGENT.finditer(text):
         verb = stem(match.group(1).lower())
-        tail = text[match.end() : match.end() + 160]
-        span = []
-        for token in re.findall(r"[\w’'.]+|[^\w\s]+", tail):
-            if _AGENT_STOP.match(token) and token not in _AGENT_GLUE:
+        # An aside between dashes or in brackets is not the list of agents.
+        tail = _ASIDE.sub(" ", text[match.end() : match.end() + 200])
+        span: list[str] = []
+        for token in re.findall(r"[\w’'.]+(?:-[\w’'.]+)*|[^\w\s]+", tail):
+            # Before the first name, modifiers belong to it ("led by the US-backed
+            # Venezuelan President X"); after it, a lower-case word ends the agent.
+            modifier = not names(" ".join(span)) and len(span) < 8
+            if _AGENT_STOP.match(token) and token not in _AGENT_GLUE and not modifier:
                 break
             span.append(token)
         for name in names(" ".join(span)):
-            bound.setdefault(name, set()).add(verb)
+            if name not in _PLACES:  # "the US-backed X": the country modifies, X acts
+                bound.setdefault(name, set()).add(verb)
     return bound
 
 
@@ -203,6 +211,10 @@ class Verifier:
             new = self._unexplained(clause, found)
             if new:
                 return score, support, ("support", f"nothing in the evidence for {', '.join(new)}")
+        if found.dense < limits.strong_dense:
+            failure = _anchor_check(clause, support, context)
+            if failure:
+                return score, support, failure
         for check in (_numbers_check, _names_check):
             failure = check(clause, context)
             if failure:
@@ -345,6 +357,25 @@ def _aligned_clause(clause: str, support: Sequence[Evidence]) -> str:
             if overlap > best_overlap:
                 best, best_overlap = scope, overlap
     return best
+
+
+def _anchor_check(
+    clause: str, support: Sequence[Evidence], context: _Context
+) -> tuple[str, str] | None:
+    """The question's words a claim restates are not free: the sentence that supplies its
+    answer must speak of them too (or of a news synonym of them). "The next round of talks
+    will take place on Sunday" rests on a sentence that has "Sunday" but no next round; a
+    close paraphrase (similarity above ``strong_dense``) is not asked this."""
+    restated = list(dict.fromkeys(t for t in content_terms(clause) if t in context.question_terms))
+    if not restated:
+        return None
+    held = set().union(*(set(content_terms(ev.text)) for ev in support))
+    related = synonym_stems()
+    found = [t for t in restated if t in held or related.get(t, frozenset()) & held]
+    if len(found) >= len(restated) / 2:
+        return None
+    lost = [t for t in restated if t not in found]
+    return "support", f"its evidence does not speak of {', '.join(lost)} (from the question)"
 
 
 def _numbers_check(clause: str, context: _Context) -> tuple[str, str] | None:

@@ -65,6 +65,8 @@ def check(verifier: Verifier, answer: str, question: str) -> tuple[str, list[str
         ("Where does PDVSA keep accounts in Russia?", "PDVSA has accounts at Promsvyazbank."),
         ("What does the outreach mean for Maduro?",
          "The US re-engagement looked like a boost for Maduro."),
+        ("Who headed the American team?",
+         "The American team was led by Juan Gonzalez and Ambassador James Story."),
     ],
 )  # fmt: skip
 def test_right_paraphrases_are_kept_as_written(
@@ -95,6 +97,14 @@ def test_right_paraphrases_are_kept_as_written(
          "What does the outreach mean for Maduro?"),
         ("A US delegation led by Ambassador James Story and Vice President Delcy Rodriguez "
          "held talks with President Nicolas Maduro.", "role", "Who led the US delegation?"),
+        # What a real SmolLM2 wrote behind CITEQA_MODE=openai (issue 8 re-run):
+        ("The American team was led by the US-backed Venezuelan President Nicolas Maduro and "
+         "his Vice President, Delcy Rodriguez.", "role", "Who headed the American team?"),
+        ("The next round of talks will take place on Sunday.", "support",
+         "When will the next round of talks take place?"),
+        ("The government of Venezuela responded to requests for comment by saying that the "
+         'talks were "maximalist" and requested a compromise.', "support",
+         "How did Venezuela's government respond to requests for comment?"),
     ],
 )  # fmt: skip
 def test_each_hard_check_stops_its_wrong_claim(
@@ -133,6 +143,12 @@ def test_the_facts_the_checks_read() -> None:
     assert antonym_swaps("a blow to Maduro", BOOST) == [("blow", "boost")]
     assert agent_bindings(DELEGATION)["juan gonzalez"] == {"lead"}
     assert "delcy rodriguez" not in agent_bindings(DELEGATION)
+    # An aside between dashes is not an agent; the name after it is.
+    assert agent_bindings(DELEGATION)["ambassador james story"] == {"lead"}
+    # A country before the name modifies it: the name is the agent.
+    assert set(agent_bindings("It was led by the US-backed President Ivan Duque.")) == {
+        "us-backed president ivan duque"
+    }
     assert clauses("In 2019, a bank was blacklisted, forcing moves.") == [
         "In 2019, a bank was blacklisted, ",
         "forcing moves.",
