@@ -101,10 +101,14 @@ class ResultRow(BaseModel):
          "answer_depth": int | null,                # chunks the answer was drawn from
          "timings": {stage: seconds, ..., "total": seconds},
          "llm_calls": int, "tokens": int,            # over every turn of the conversation
-         "support": float | null}                   # citeqa only: top evidence score
+         "support": float | null,                   # citeqa only: the gate's probability
+         "gate": str | null}                        # citeqa only: the gate's reason
 
-    ``support`` is the score of citeqa's best evidence sentence, the signal it abstains on
-    (below ``settings.min_support``); null when no sentence was found.
+    ``support`` is the probability citeqa's calibrated gate gives that the evidence answers
+    (``Answer.trace["gate"]["p"]``), the signal it abstains on below
+    ``settings.min_support`` besides its hard rules; null when the gate computed none
+    (nothing retrieved, or a backend whose gate only checks the topic). ``gate`` is the
+    gate's reason ("supported", "weak evidence", "the question wants a number; ...").
     """
 
     id: str
@@ -129,6 +133,7 @@ class ResultRow(BaseModel):
     llm_calls: int = 0
     tokens: int = 0
     support: float | None = None
+    gate: str | None = None
 
 
 # --- answers ---

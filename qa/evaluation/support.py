@@ -1,7 +1,8 @@
-"""The abstention signal: how well the top evidence score separates answerable questions.
+"""The abstention signal: how well the gate's probability separates answerable questions.
 
-citeqa abstains when its best evidence sentence scores below ``settings.min_support``; the
-result rows record that score as ``support``. This module describes its distribution on
+In extractive and local mode citeqa abstains when its calibrated gate's probability that the
+evidence answers is below ``settings.min_support`` (or a hard rule refuses); the result rows
+record that probability as ``support``. This module describes its distribution on
 answerable and unanswerable questions and finds the thresholds that would meet the goals,
 so the threshold is chosen from measurements rather than guessed.
 """
@@ -13,8 +14,8 @@ from typing import Any
 
 from qa.evaluation.metrics import percentile
 
-#: The abstention goals: abstain on at least this share of unanswerable questions ...
-GOAL_ABSTAIN = 0.5
+#: The abstention goals (issue 8): abstain on at least this share of unanswerable questions ...
+GOAL_ABSTAIN = 0.55
 #: ... while wrongly abstaining on at most this share of answerable ones.
 GOAL_WRONG = 0.1
 DECILES = tuple(range(0, 101, 10))
@@ -58,8 +59,11 @@ def analyze(rows: Sequence[Mapping[str, Any]], current: float) -> dict[str, Any]
     answerable questions, the one abstaining most on unanswerable ones (ties: fewer wrong
     abstentions, then the lower threshold); ``balanced_threshold``:
     the one maximising abstention on unanswerable minus wrong abstention (Youden's J).
-    None when the rows hold no support scores of both kinds.
+    None when the rows hold no support scores of both kinds, or none at all (openai mode's
+    gate computes no probability).
     """
+    if all(r.get("support") is None for r in rows if r.get("system") == "citeqa"):
+        return None
     answerable, unanswerable = support_scores(rows)
     if not answerable or not unanswerable:
         return None

@@ -60,7 +60,7 @@ class CiteqaSystem:
         answer = self._ask(item.question, history, item.date)
         query = answer.standalone_question or item.question
         hits = self.assistant.search(query, self.depth, collection=self.collection)
-        evidence = answer.trace.get("evidence") or []
+        gate = answer.trace.get("gate") or {}
         return item.model_dump(mode="json") | {
             "system": CITEQA,
             "history_answers": [a.text for a in earlier],
@@ -79,7 +79,8 @@ class CiteqaSystem:
             "timings": answer.timings,
             "llm_calls": sum(a.llm_calls for a in [*earlier, answer]),
             "tokens": sum(a.tokens for a in [*earlier, answer]),
-            "support": evidence[0]["score"] if evidence else None,
+            "support": gate.get("p"),
+            "gate": gate.get("reason"),
         }
 
     def _ask(self, question: str, history: list[Turn], as_of: date | None = None) -> Answer:

@@ -90,10 +90,11 @@ METRICS_NOTE = (
 def signal_note(signal: Mapping[str, Any]) -> str:
     """A few sentences on what the abstention-signal tables show."""
     return (
-        f"citeqa's top evidence score (`support`) on {signal['n_answerable']} answerable and "
+        f"citeqa's gate probability (`support`) on {signal['n_answerable']} answerable and "
         f"{signal['n_unanswerable']} unanswerable questions. citeqa abstains when it is below "
-        "the threshold (with a model, also when the model declines on weak evidence), so the "
-        "rates below are exactly the extractive mode's. "
+        "the threshold, and also when a hard rule of the gate refuses (a name the documents "
+        "never mention, a kind of answer the evidence lacks) or a model declines, so the "
+        "rates below are the probability's alone; the metric table has the real ones. "
         f"AUC {fmt(signal['auc'])} (0.5: no separation, 1: a threshold separates perfectly)."
     )
 

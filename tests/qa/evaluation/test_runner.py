@@ -74,6 +74,9 @@ def test_report_files_exist_and_parse(sample_run: RunResult) -> None:
         assert r.depth == 10  # both systems rank the same number of chunks for retrieval
         if r.system == CITEQA:
             assert r.support is not None and r.answer_depth == settings().top_k
+            # support is the gate's probability; a refusal carries the gate's reason
+            assert 0 <= r.support <= 1 and r.gate
+            assert (r.gate == "supported") != r.abstained
         else:
             assert r.citations == [] and r.support is None and r.answer_depth == 4
     # the article has 4 chunks: both systems ranked all of them at depth 10

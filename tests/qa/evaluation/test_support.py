@@ -89,3 +89,10 @@ def test_analyze_useless_signal() -> None:
 def test_analyze_needs_both_classes() -> None:
     assert analyze([], 0.3) is None
     assert analyze([row(True, 0.5)], 0.3) is None
+
+
+def test_no_analysis_when_the_gate_computed_no_probability() -> None:
+    # openai mode's gate only checks the topic: every citeqa row has support null
+    rows = [row(True, None), row(False, None), row(True, 0.7, "baseline")]
+    assert analyze(rows, current=0.3) is None
+    assert analyze([*rows, row(True, 0.8)], current=0.3) is not None
