@@ -106,10 +106,11 @@ class HybridSearcher:
             doc_ids=tuple(doc_ids) if doc_ids is not None else None,
         )
 
-    def recency(self, fused: dict[str, float], scope: TimeScope) -> None:
+    def recency(
+        self, fused: dict[str, float], scope: TimeScope, docs: dict[str, dict[str, Any]]
+    ) -> None:
         """Fold the recency prior into fused scores: newer documents rank higher, by a decay
         over their age at the as-of date; undated documents are not penalised."""
-        docs = self.store.documents()
         for cid in fused:
             meta = docs.get(cid.rsplit(":", 2)[0]) or {}
             fused[cid] *= scope.prior(meta.get("date"))
@@ -125,28 +126,29 @@ class HybridSearcher:
         if where is False or not query.strip():
             return []
         clause = where if isinstance(where, dict) else None
-        dense = self.store.dense(query, self.candidates, clause)
+        docs = self.store.documents()
+        dense = self.store.nearest(query, self.candidates, clause, docs)
         lexical = self.store.lexical_index().search(
             query, self.candidates, self.lexical_filter(filters, scope)
         )
         fused: dict[str, float] = {}
-        dense_rank = {c.id: r for r, c in enumerate(dense, start=1)}
+        dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
+        dense_score = dict(dense)
         lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical, start=1)}
         for ranks, weight in ((dense_rank, 1.0), (lexical_rank, self.lexical_weight)):
             for cid, rank in ranks.items():
                 fused[cid] = fused.get(cid, 0.0) + weight / (self.rrf_k + rank)
         if scope is not None and scope.recency_as_of is not None:
-            self.recency(fused, scope)
+            self.recency(fused, scope, docs)
         top = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
-        stored = {c.id: c for c in dense}
-        stored.update({c.id: c for c in self.store.get([i for i in top if i not in stored])})
+        stored = {c.id: c for c in self.store.get(top)}
         return [
             SearchHit(
                 chunk=to_chunk(stored[cid]),
                 score=fused[cid],
                 dense_rank=dense_rank.get(cid),
                 lexical_rank=lexical_rank.get(cid),
-                dense_score=stored[cid].score if cid in dense_rank else None,
+                dense_score=dense_score.get(cid),
                 sentence_vectors=stored[cid].sentence_vectors(),
             )
             for cid in top

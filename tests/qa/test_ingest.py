@@ -159,3 +159,43 @@ def test_retriever_is_a_langchain_runnable(settings: Settings, embeddings) -> No
     assert len(docs) == 2 and "Juan Gonzalez" in docs[0].page_content
     assert docs[0].metadata["date"] == "2022-03-07" and docs[0].metadata["score"] > 0
     assert json.loads(json.dumps(docs[0].metadata["sentences"]))
+
+
+def test_filtered_dense_search_matches_chromas_own_filter(
+    settings: Settings, embeddings, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The dense search answers date and document filters from an over-fetched unfiltered
+    query (Chroma's filter scans metadata); it must find what Chroma's filter finds."""
+    from vectorstore.store import registry_test
+
+    folder = tmp_path / "dated"
+    folder.mkdir()
+    for n in range(12):
+        day = f"2021-{n + 1:02d}-10"
+        (folder / f"port-{n}.txt").write_text(
+            f"date {day}\nPort {n} loaded {n + 3} grain ships bound for the river delta.",
+            encoding="utf-8",
+        )
+    (folder / "undated.txt").write_text("Grain ships wait at the undated port.", encoding="utf-8")
+    service = make_assistant(settings, embeddings)
+    service.ingest([folder])
+    store = service.store()
+    some = sorted(d["doc_id"] for d in service.documents())[:3]
+    clauses = [
+        {"date_ord": {"$gte": 20210301}},  # most documents: answered by over-fetching
+        {"$and": [{"date_ord": {"$gte": 20210601}}, {"date_ord": {"$lte": 20210630}}]},  # one
+        {"date_ord": {"$lte": 20210201}},  # two dated and the undated one (0)
+        {"doc_id": {"$in": some}},
+    ]
+    vector = embeddings.embed_query("grain ships")
+    for where in clauses:
+        for k in (1, 3, 20):
+            fast = store.dense("grain ships", k, where)
+            exact = store._dense_filtered(vector, k, where, store.documents())
+            assert [c.id for c in fast] == [c.id for c in exact], where
+            assert [round(c.score, 5) for c in fast] == [round(c.score, 5) for c in exact]
+            assert all(c.text for c in fast)
+    test = registry_test({"$and": [{"date_ord": {"$gte": 2}}, {"doc_id": {"$in": ["a"]}}]})
+    assert test is not None and test({"date_ord": 3, "doc_id": "a"})
+    assert not test({"date_ord": 3, "doc_id": "b"}) and not test({"doc_id": "a"})
+    assert registry_test({"source": "x"}) is None  # not a registry key: Chroma filters
