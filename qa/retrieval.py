@@ -95,14 +95,16 @@ class HybridSearcher:
     def lexical_filter(
         self, filters: Filters | None, scope: TimeScope | None = None
     ) -> LexicalFilter | None:
-        """The same restriction for the lexical index, which applies it itself."""
+        """The same restriction as a filter both searches apply: the lexical index inside
+        tantivy, the dense search against the registry (or Chroma's ``where``)."""
         bounds = self.bounds(filters, scope)
         doc_ids = self._doc_ids(filters) if filters is not None else None
         if bounds is None and doc_ids is None:
             return None
+        low, high = bounds if bounds else (0, NO_END)
         return LexicalFilter(
-            date_from=bounds[0] if bounds else None,
-            date_to=bounds[1] if bounds else None,
+            date_from=low if low > 0 else None,
+            date_to=high if high < NO_END else None,
             doc_ids=tuple(doc_ids) if doc_ids is not None else None,
         )
 
@@ -125,12 +127,10 @@ class HybridSearcher:
         where = self.where(filters, scope)
         if where is False or not query.strip():
             return []
-        clause = where if isinstance(where, dict) else None
+        keep = self.lexical_filter(filters, scope)
         docs = self.store.documents()
-        dense = self.store.nearest(query, self.candidates, clause, docs)
-        lexical = self.store.lexical_index().search(
-            query, self.candidates, self.lexical_filter(filters, scope)
-        )
+        dense = self.store.nearest(query, self.candidates, keep, docs)
+        lexical = self.store.lexical_index().search(query, self.candidates, keep)
         fused: dict[str, float] = {}
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
         dense_score = dict(dense)

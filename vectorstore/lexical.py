@@ -21,10 +21,11 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import tantivy
 
@@ -45,6 +46,31 @@ class LexicalFilter:
     date_to: int | None = None
     doc_ids: tuple[str, ...] | None = None
     collection: str | None = None
+
+    def admits(self, record: Mapping[str, Any]) -> bool:
+        """Whether a document's registry record (its ``date_ord``, ``doc_id``) passes; the
+        collection, which a record does not carry, is not checked."""
+        day = record.get("date_ord")
+        if self.date_from is not None and (day is None or int(day) < self.date_from):
+            return False
+        if self.date_to is not None and (day is None or int(day) > self.date_to):
+            return False
+        return self.doc_ids is None or record.get("doc_id") in self.doc_ids
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        """The same restriction as a Chroma ``where`` on chunk metadata."""
+        clauses: list[dict[str, Any]] = []
+        if self.date_from is not None:
+            clauses.append({"date_ord": {"$gte": self.date_from}})
+        if self.date_to is not None:
+            clauses.append({"date_ord": {"$lte": self.date_to}})
+        if self.doc_ids is not None:
+            clauses.append({"doc_id": {"$in": list(self.doc_ids)}})
+        if self.collection is not None:
+            clauses.append({"collection": self.collection})
+        if len(clauses) > 1:
+            return {"$and": clauses}
+        return clauses[0] if clauses else None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from langchain_core.embeddings import Embeddings
 
 from vectorstore.codec import decode_vectors, encode_vectors
 from vectorstore.follow import LexicalFollower
-from vectorstore.lexical import LexicalIndex
+from vectorstore.lexical import LexicalFilter, LexicalIndex
 from vectorstore.registry import PAGE, Registry
 from vectorstore.snapshot import RegistrySnapshot
 
@@ -61,46 +61,10 @@ class DocumentWrite:
     sentence_texts: list[list[str]] = field(default_factory=list)
 
 
-# A filtered query reads this many nearest ids unfiltered (Chroma searches its HNSW index
-# 100 deep anyway, so up to 100 cost what fewer do) and keeps those the filter passes; at
+# A filtered search reads this many nearest ids unfiltered (Chroma searches its HNSW index
+# 100 deep anyway, so up to 100 cost what fewer do) and keeps those the filter admits; at
 # least half of the ``k`` asked for must pass, else Chroma filters.
 _FILTERED_FETCH = 100
-_Test = Callable[[dict[str, Any]], bool]
-
-
-def registry_test(where: dict[str, Any] | None) -> _Test | None:
-    """``where`` as a test of a committed document's registry record, when every key it
-    names is a document's (its date, its id); None when it is empty or names anything else."""
-    if not where:
-        return None
-    if set(where) == {"$and"}:
-        parts = [registry_test(part) for part in where["$and"]]
-        if any(p is None for p in parts):
-            return None
-        tests = [p for p in parts if p is not None]
-        return lambda meta: all(t(meta) for t in tests)
-    if len(where) != 1:
-        return None
-    ((key, cond),) = where.items()
-    if key not in ("date_ord", "doc_id"):
-        return None
-    if not isinstance(cond, dict):
-        return lambda meta: meta.get(key) == cond
-    ops: dict[str, Callable[[Any, Any], bool]] = {
-        "$eq": lambda a, b: a == b,
-        "$ne": lambda a, b: a != b,
-        "$gte": lambda a, b: a is not None and a >= b,
-        "$lte": lambda a, b: a is not None and a <= b,
-        "$gt": lambda a, b: a is not None and a > b,
-        "$lt": lambda a, b: a is not None and a < b,
-        "$in": lambda a, b: a in b,
-        "$nin": lambda a, b: a not in b,
-    }
-    if len(cond) != 1 or next(iter(cond)) not in ops:
-        return None
-    ((op, value),) = cond.items()
-    compare = ops[op]
-    return lambda meta: bool(compare(meta.get(key), value))
 
 
 @dataclass
@@ -348,33 +312,33 @@ class ChunkStore:
         }
         return [by_id[i] for i in ids if i in by_id]
 
-    def dense(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[StoredChunk]:
+    def dense(self, query: str, k: int, keep: LexicalFilter | None = None) -> list[StoredChunk]:
         """Nearest chunks by cosine similarity (score = 1 - cosine distance)."""
-        scores = dict(self.nearest(query, k, where))
+        scores = dict(self.nearest(query, k, keep))
         return [StoredChunk(c.id, c.text, c.meta, scores[c.id]) for c in self.get(list(scores))]
 
     def nearest(
         self,
         query: str,
         k: int,
-        where: dict[str, Any] | None = None,
+        keep: LexicalFilter | None = None,
         committed: dict[str, dict[str, Any]] | None = None,
     ) -> list[tuple[str, float]]:
         """The ``k`` nearest committed chunks' ids and cosine similarities, best first.
 
         Only ids and distances are read (what costs in a query is reading the metadata
-        back). A ``where`` clause the registry can answer (dates, document ids) is applied
-        to the nearest ``_FILTERED_FETCH`` ids of an unfiltered query: Chroma's own filter
-        scans the metadata and costs more than the search. The ones that pass are the
-        nearest that match, best first, though maybe fewer than ``k``; when fewer than half
-        of ``k`` pass, Chroma filters.
-        ``committed``: ``documents()`` when the caller has just read it."""
+        back). A filter is checked against the registry records of the nearest
+        ``_FILTERED_FETCH`` ids of an unfiltered query: Chroma's own filter scans the
+        metadata and costs more than the search. Those admitted are the nearest that match,
+        best first, though maybe fewer than ``k``; when fewer than half of ``k`` are, Chroma
+        filters. ``committed``: ``documents()`` when the caller has just read it."""
         committed = self.documents() if committed is None else committed
         if not committed:  # (a chunk count costs a scan in Chroma: 80 ms at 500k chunks)
             return []
         vector = self.embeddings.embed_query(query)
-        test = registry_test(where)
-        if where is not None and test is None:
+        where = keep.chroma_where() if keep is not None else None
+        if where is not None and keep is not None and keep.collection is not None:
+            # (a collection key is not in registry records: Chroma filters)
             return [(c.id, c.score) for c in self._dense_filtered(vector, k, where, committed)]
         n = max(k * 2, _FILTERED_FETCH) if where else k * 2
         got = self.chunks.query(query_embeddings=[vector], n_results=n, include=["distances"])
@@ -385,7 +349,7 @@ class ChunkStore:
             meta = committed.get(doc_id)
             if meta is None or not str(meta.get("doc_hash", "")).startswith(prefix):
                 continue  # an old or uncommitted version
-            if test is not None and not test(meta):
+            if keep is not None and not keep.admits(meta):
                 continue
             picked.append((cid, 1.0 - float(dist)))
             if len(picked) == k:
@@ -397,6 +361,7 @@ class ChunkStore:
     def _dense_filtered(
         self, vector: list[float], k: int, where: dict[str, Any], committed: dict[str, Any]
     ) -> list[StoredChunk]:
+        """Chroma's own filtered search (its ``where`` scans the chunks' metadata)."""
         got = self.chunks.query(
             query_embeddings=[vector],
             n_results=k * 2,

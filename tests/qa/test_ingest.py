@@ -164,9 +164,9 @@ def test_retriever_is_a_langchain_runnable(settings: Settings, embeddings) -> No
 def test_filtered_dense_search_matches_chromas_own_filter(
     settings: Settings, embeddings, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    """The dense search answers date and document filters from an over-fetched unfiltered
-    query (Chroma's filter scans metadata); it must find what Chroma's filter finds."""
-    from vectorstore.store import registry_test
+    """The dense search checks date and document filters against the registry on an
+    unfiltered query (Chroma's filter scans metadata); it must find what Chroma's finds."""
+    from vectorstore.lexical import LexicalFilter
 
     folder = tmp_path / "dated"
     folder.mkdir()
@@ -180,22 +180,24 @@ def test_filtered_dense_search_matches_chromas_own_filter(
     service = make_assistant(settings, embeddings)
     service.ingest([folder])
     store = service.store()
-    some = sorted(d["doc_id"] for d in service.documents())[:3]
-    clauses = [
-        {"date_ord": {"$gte": 20210301}},  # most documents: answered by over-fetching
-        {"$and": [{"date_ord": {"$gte": 20210601}}, {"date_ord": {"$lte": 20210630}}]},  # one
-        {"date_ord": {"$lte": 20210201}},  # two dated and the undated one (0)
-        {"doc_id": {"$in": some}},
+    some = tuple(sorted(d["doc_id"] for d in service.documents())[:3])
+    filters = [
+        LexicalFilter(date_from=20210301),  # most documents
+        LexicalFilter(date_from=20210601, date_to=20210630),  # one
+        LexicalFilter(date_to=20210201),  # two dated and the undated one (date_ord 0)
+        LexicalFilter(doc_ids=some),
+        LexicalFilter(date_from=20210101, doc_ids=some),
     ]
     vector = embeddings.embed_query("grain ships")
-    for where in clauses:
+    for keep in filters:
+        where = keep.chroma_where()
+        assert where is not None
         for k in (1, 3, 20):
-            fast = store.dense("grain ships", k, where)
+            fast = store.dense("grain ships", k, keep)
             exact = store._dense_filtered(vector, k, where, store.documents())
-            assert [c.id for c in fast] == [c.id for c in exact], where
+            assert [c.id for c in fast] == [c.id for c in exact], keep
             assert [round(c.score, 5) for c in fast] == [round(c.score, 5) for c in exact]
             assert all(c.text for c in fast)
-    test = registry_test({"$and": [{"date_ord": {"$gte": 2}}, {"doc_id": {"$in": ["a"]}}]})
-    assert test is not None and test({"date_ord": 3, "doc_id": "a"})
-    assert not test({"date_ord": 3, "doc_id": "b"}) and not test({"doc_id": "a"})
-    assert registry_test({"source": "x"}) is None  # not a registry key: Chroma filters
+    assert LexicalFilter(date_from=2, doc_ids=("a",)).admits({"date_ord": 3, "doc_id": "a"})
+    assert not LexicalFilter(date_from=2).admits({"doc_id": "a"})  # no date: not in a window
+    assert not LexicalFilter(doc_ids=("a",)).admits({"date_ord": 3, "doc_id": "b"})
