@@ -65,6 +65,9 @@ STRENGTHENERS = frozenset(
     immediately definitely certainly guaranteed guarantee unconditionally""".split()
 )
 _PHRASE_HEDGES = ("for a time", "in case", "looked like", "look like", "looks like")
+# Hedges that only set a condition: "X if Y" does not restate "X could happen".
+CONDITIONALS = frozenset({"if", "unless", "whether"})
+_PHRASE_CONDITIONALS = ("in case",)
 _PHRASE_STRENGTHENERS = ("at once", "once and for all", "for good")
 
 # A claim that states one side of a pair where its evidence states the other contradicts it.
@@ -284,6 +287,15 @@ def negated(text: str) -> bool:
 
 def hedged(text: str) -> bool:
     return any(w in HEDGES for w in _words(text)) or _phrases(text, _PHRASE_HEDGES)
+
+
+def modal_hedged(text: str) -> bool:
+    """Hedged by a modal or an attitude ("could", "willing to consider", "appeared"), not
+    only by a condition ("if", "in case")."""
+    if any(w in HEDGES and w not in CONDITIONALS for w in _words(text)):
+        return True
+    others = tuple(p for p in _PHRASE_HEDGES if p not in _PHRASE_CONDITIONALS)
+    return _phrases(text, others)
 
 
 def strengtheners(text: str) -> set[str]:

@@ -24,6 +24,7 @@ from qa.lexicon import (
     ALIASES,
     antonym_swaps,
     hedged,
+    modal_hedged,
     name_in,
     names,
     negated,
@@ -400,6 +401,10 @@ def _negation_check(
 def _hedge_check(clause: str, aligned: str, support: Sequence[Evidence]) -> tuple[str, str] | None:
     if hedged(aligned) and not hedged(clause):
         return "hedge", f"the evidence is hedged: {aligned.strip()!r}"
+    if modal_hedged(aligned) and not modal_hedged(clause):
+        # "X could happen if Y" is not restated by "Z offered X if Y": a condition kept
+        # does not keep the "could".
+        return "hedge", f"the evidence says it might be, not that it is: {aligned.strip()!r}"
     return None
 
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from qa.evidence import Evidence
-from qa.lexicon import antonym_swaps, hedged, names, negated, numbers, strengtheners
+from qa.lexicon import (
+    antonym_swaps,
+    hedged,
+    modal_hedged,
+    names,
+    negated,
+    numbers,
+    strengtheners,
+)
 from qa.verify import Verifier, agent_bindings, clauses
 
 SWIFT = (
@@ -36,7 +44,8 @@ BOOST = (
     "boost for Maduro."
 )
 RELIEF = "Caracas used the talks to press for US sanctions relief."
-ALL = [SWIFT, DELEGATION, PSB, FIRST, BOOST, RELIEF]
+EXPORTS = "Venezuela could boost crude exports if Washington eases sanctions."
+ALL = [SWIFT, DELEGATION, PSB, FIRST, BOOST, RELIEF, EXPORTS]
 
 
 def ev(n: int, text: str) -> Evidence:
@@ -100,6 +109,8 @@ def test_right_paraphrases_are_kept_as_written(
         # What a real SmolLM2 wrote behind CITEQA_MODE=openai (issue 8 re-run):
         ("The American team was led by the US-backed Venezuelan President Nicolas Maduro and "
          "his Vice President, Delcy Rodriguez.", "role", "Who headed the American team?"),
+        ("Washington offered Caracas to boost crude exports if Venezuela eased sanctions.",
+         "hedge", "What was Washington offering Caracas?"),
         ("The next round of talks will take place on Sunday.", "support",
          "When will the next round of talks take place?"),
         ("The government of Venezuela responded to requests for comment by saying that the "
@@ -139,6 +150,7 @@ def test_the_facts_the_checks_read() -> None:
     assert names("Washington wants oil. Moscow's energy.") == {"us", "russia"}
     assert negated("did not attend") and negated("They refused to comment") and not negated(BOOST)
     assert hedged(SWIFT) and hedged("it looked like a boost") and not hedged(RELIEF)
+    assert modal_hedged(EXPORTS) and not modal_hedged("Washington offered it if they asked")
     assert strengtheners("lift all sanctions at once") == {"all", "at once"}
     assert antonym_swaps("a blow to Maduro", BOOST) == [("blow", "boost")]
     assert agent_bindings(DELEGATION)["juan gonzalez"] == {"lead"}
