@@ -339,11 +339,11 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             sure = float(found.decision.signals.get("p", 0.0)) >= OVERRULE
             if self.policy.trust_refusal or not sure:
                 return Outcome([], verified=False, fallback="declined")
-            return Outcome(extractive_claims(question, evidence), False, "overruled")
+            return self.fall_back(question, found, "overruled", trace)
         claims, cuts = self.verifier.verify(generated, evidence, question)
         trace["cuts"] = [{"text": c.text, "check": c.check, "detail": c.detail} for c in cuts]
         if not claims:
-            return Outcome(extractive_claims(question, evidence), False, "unsupported")
+            return self.fall_back(question, found, "unsupported", trace)
         if self.policy.require_complete:
             # Complete with respect to what it cites: the key facts of those sentences.
             idf = self.searcher.store.lexical_index().idf
@@ -351,8 +351,19 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             keys = key_terms(cited, question, idf)
             trace["completeness"] = round(completeness(claims, keys), 3)
             if trace["completeness"] < MIN_COMPLETENESS:
-                return Outcome(extractive_claims(question, evidence), False, "incomplete")
+                return self.fall_back(question, found, "incomplete", trace)
         return Outcome(claims, verified=True)
+
+    def fall_back(self, question: str, found: Found, why: str, trace: dict[str, Any]) -> Outcome:
+        """The extractive answer in place of the model's, when the policy's fallback gate
+        (if any) finds the evidence answers the question; else a refusal."""
+        gate = self.policy.fallback_gate
+        if gate is not None:
+            decision = gate.decide(question, found.evidence, found.follow_up)
+            trace["fallback_gate"] = {"answer": decision.answer, "reason": decision.reason}
+            if not decision.answer:
+                return Outcome([], verified=False, fallback=why)
+        return Outcome(extractive_claims(question, found.evidence), False, why)
 
     def generate(
         self, question: str, evidence: list[Evidence], stream_tokens: bool

@@ -46,6 +46,10 @@ class AnswerPolicy:
     evidence_shown: int
     trust_refusal: bool
     require_complete: bool
+    # When the model's answer is replaced by extractive sentences, they must pass this gate
+    # too (None: the answering gate already is the extractive one). A capable model's gate
+    # only asks "on topic?", which an extractive answer cannot lean on.
+    fallback_gate: GatePolicy | None = None
 
 
 @dataclass(frozen=True)

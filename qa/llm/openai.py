@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qa.gate import AnswerPolicy, OnTopicGate
+from qa.gate import AnswerPolicy, CalibratedGate, OnTopicGate
 from qa.llm.base import ConfigError
 
 if TYPE_CHECKING:
@@ -60,4 +60,5 @@ class OpenAIBackend:
             evidence_shown=settings.capable_evidence_sentences,
             trust_refusal=True,
             require_complete=False,
+            fallback_gate=CalibratedGate(settings.min_support),
         )

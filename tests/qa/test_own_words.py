@@ -122,3 +122,30 @@ def test_a_capable_models_wrong_claims_never_reach_the_user(
     for wrong in item["wrong"]:
         assert not re.search(rf"\b{re.escape(wrong)}\b", answer.text, re.I), answer.text
     assert answer.trace.get("cuts") or answer.trace.get("fallback"), "the check said why"
+
+
+@pytest.mark.parametrize(
+    ("question", "invented"),
+    [
+        # What a real SmolLM2 wrote behind openai mode for the sample's unanswerable ones:
+        ("When will the next round of talks take place?",
+         "The next round of talks will take place on Sunday."),
+        ("What did the Kremlin say about the meeting?",
+         "The Kremlin said the meeting was a provocation."),
+    ],
+)  # fmt: skip
+def test_a_cut_answer_to_an_unanswerable_question_is_a_refusal_not_other_sentences(
+    tmp_path: Path,
+    data_dir: Path,
+    embeddings,  # type: ignore[no-untyped-def]
+    question: str,
+    invented: str,
+) -> None:
+    """A capable model's gate only asks "on topic?"; when verification cuts its answer, the
+    extractive sentences that would replace it must pass the calibrated gate, or refuse."""
+    with served([{"question": question, "answer": invented}], tmp_path, data_dir,
+                embeddings) as service:  # fmt: skip
+        answer = service.ask(question)
+    assert answer.abstained and answer.text == NOT_FOUND, answer.text
+    assert answer.trace["fallback"] == "unsupported"
+    assert answer.trace["fallback_gate"]["answer"] is False
