@@ -264,11 +264,12 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             self._embed,
             follow_up.context if follow_up else "",
         )
-        if scope.recency_as_of is not None:
-            evidence = newest_first(evidence, scope)
         if follow_up is not None:
             evidence = follow_up.rerank(evidence)
+        # The gate judges the evidence by relevance; the newest-first order is for the answer.
         decision = self.policy.gate.decide(question, evidence, follow_up)
+        if scope.recency_as_of is not None:
+            evidence = newest_first(evidence, scope)
         clock.lap("evidence")
         return Found(standalone, follow_up, hits, evidence, decision, calls, intent, as_of)
 
