@@ -39,3 +39,20 @@ def test_ingest_search_docs_cycle(tmp_path: Path) -> None:
     assert citeqa(data, "docs", "remove", doc_id).returncode == 0
     assert json.loads(citeqa(data, "docs", "list", "--json").stdout) == []
     assert citeqa(data, "docs", "remove", doc_id).returncode == 1
+
+
+def test_docs_remove_deletes_the_uploaded_file_like_the_api(tmp_path: Path) -> None:
+    import io
+
+    from qa.config import Settings
+    from qa.service import Assistant
+
+    data = tmp_path / "data"
+    service = Assistant(Settings(data_dir=data, mode="extractive"))
+    text = b"date 2022-05-02\nThe harbour crane fleet grew to nine cranes in May.\n"
+    (result,) = service.add_files([("cranes.txt", io.BytesIO(text))])
+    upload = service.settings.uploads_dir() / service.settings.collection / result.saved_as
+    assert result.status == "added" and upload.exists()
+    removed = citeqa(data, "docs", "remove", result.doc_ids[0])
+    assert removed.returncode == 0, removed.stderr
+    assert not upload.exists(), "the CLI removes the uploaded file, as DELETE /v1/documents does"
