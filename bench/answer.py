@@ -28,21 +28,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import RESULTS, SHARED_DATA, machine_info, print_table
+from bench.common import RESULTS, SHARED_DATA, machine_info, percentile, print_table
 from qa.chain import AnswerEvent, TokenEvent
 from qa.config import Settings
 from qa.llm.local import packaged_gguf
 from qa.service import Assistant
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * p / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 @contextmanager

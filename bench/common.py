@@ -62,3 +62,12 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (0-100), interpolating linearly between ranks."""
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * p / 100
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert
 
-from bench.common import REPO, RESULTS, machine_info, print_table, write_json
+from bench.common import REPO, RESULTS, machine_info, percentile, print_table, write_json
 from qa.config import Settings
 from qa.people.access import Policy
 from qa.people.db import Database
@@ -50,14 +50,6 @@ def real_answer(work: Path) -> Answer:
     assistant = Assistant(settings)
     assistant.ensure_examples()
     return assistant.ask(QUESTION)
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * p / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def timed(n: int, action: Callable[[int], object]) -> tuple[list[float], list[float]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import RESULTS, machine_info, print_table, write_json
+from bench.common import RESULTS, machine_info, percentile, print_table, write_json
 from qa.config import Settings
 from qa.dates import DateRange
 from qa.evaluation.datasets import load_dataset
@@ -43,14 +43,6 @@ def dated_corpus(dataset: Path, folder: Path) -> Path:
             record["date"] = (START + timedelta(days=days)).isoformat()
             fh.write(json.dumps(record) + "\n")
     return out
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * p / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def main() -> None:
