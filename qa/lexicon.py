@@ -139,6 +139,7 @@ def synonym_stems() -> dict[str, frozenset[str]]:
 # Demonyms and aliases that name the same thing in news prose.
 ALIASES = {
     "american": "us", "america": "us", "u.s": "us", "usa": "us", "washington": "us",
+    "united states": "us", "u.s.": "us",
     "russian": "russia", "moscow": "russia", "kremlin": "russia", "venezuelan": "venezuela",
     "caracas": "venezuela", "ukrainian": "ukraine", "kyiv": "ukraine", "kiev": "ukraine",
     "chinese": "china", "beijing": "china", "british": "britain", "uk": "britain",
@@ -150,6 +151,9 @@ ALIASES = {
 # A demonym names its country: "the American team" is about the US.
 DEMONYMS = {
     "american": ("america", "us", "u.s.", "united states"), "russian": ("russia",),
+    "united states": ("us", "u.s.", "america", "washington"),
+    "us": ("united states", "u.s.", "america", "washington"),
+    "u.s": ("us", "united states", "america", "washington"),
     "venezuelan": ("venezuela",), "ukrainian": ("ukraine",), "chinese": ("china",),
     "british": ("britain", "uk", "united kingdom"), "french": ("france",),
     "german": ("germany",), "iranian": ("iran",), "israeli": ("israel",),

@@ -56,6 +56,10 @@ def test_a_name_the_documents_never_mention_is_refused() -> None:
     assert names_missing("Who won the 2022 FIFA World Cup?", evidence) == ["fifa world cup"]
     assert names_missing("What was Washington offering Venezuela?", evidence) == []
     assert names_missing("Who headed the American team?", evidence) == [], "demonym = country"
+    # The country by its other names ("United States", "U.S.") is the US of the evidence.
+    assert names_missing("What did the United States demand?", evidence) == []
+    assert names_missing("What did the U.S. offer Venezuela?", evidence) == []
+    assert names_missing("What did the United Kingdom demand?", evidence) == ["united kingdom"]
     gate = CalibratedGate(threshold=0.0)
     decision = gate.decide("What did the Kremlin say?", evidence, None)
     assert not decision.answer and "kremlin" in decision.reason
