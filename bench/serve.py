@@ -220,6 +220,15 @@ def run_saved(url: str, clients: int, requests: int) -> dict[str, Any]:
     }
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Ends a server process: terminate, then kill after 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def bench_saved(database: str, requests: int) -> dict[str, Any]:
     """Per client level: without conversation_id (baseline), then with it, one server."""
     prefix = f"citeqa-serve-{database}-"
@@ -238,11 +247,7 @@ def bench_saved(database: str, requests: int) -> dict[str, Any]:
                      "with": run_saved(base, clients, count)}
                 )  # fmt: skip
         finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     return {"levels": levels}
 
 
@@ -254,20 +259,8 @@ def bench_mode(mode: str, requests: int) -> dict[str, Any]:
             httpx.post(f"{url}/v1/ask", json={"question": QUESTIONS[0]}, timeout=600)
             levels = [run_level(url, c, max(requests, c)) for c in CLIENTS]
         finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     return {"startup_s": startup, "levels": levels}
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def chroma_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
