@@ -337,7 +337,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         answer in their place, or the model's own refusal."""
         evidence = found.evidence
         if NOT_FOUND.lower().rstrip(".") in generated.lower():
-            sure = float(found.decision.signals.get("p", 0.0)) >= OVERRULE
+            sure = (found.decision.confidence or 0.0) >= OVERRULE
             if self.policy.trust_refusal or not sure:
                 return Outcome([], verified=False, fallback="declined")
             return self.fall_back(question, found, "overruled", trace)

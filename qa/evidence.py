@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -238,6 +239,19 @@ def _neighbour_vectors(cand: Candidate, candidates: list[Candidate]) -> list[np.
 
 def score(row: dict[str, float], weights: Weights = WEIGHTS) -> float:
     """The logistic model's probability that the sentence holds the answer."""
+    return logistic(weights, row)
+
+
+class Weighted(Protocol):
+    """Weights of a logistic model: a bias and one field per signal."""
+
+    @property
+    def bias(self) -> float: ...
+
+
+def logistic(weights: Weighted, row: Mapping[str, float]) -> float:
+    """A logistic model: ``weights.bias`` plus each named weight times its value in
+    ``row`` (values without a weight count for nothing), through the sigmoid."""
     z = weights.bias + sum(
         getattr(weights, name) * value for name, value in row.items() if hasattr(weights, name)
     )

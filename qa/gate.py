@@ -11,13 +11,12 @@ guards what it writes.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from qa.answer_kind import Kind, holds, wanted
-from qa.evidence import Evidence
+from qa.evidence import Evidence, logistic
 from qa.followup import FollowUp
 from qa.lexicon import DEMONYMS, name_in, names
 
@@ -29,6 +28,8 @@ class GateDecision:
     answer: bool
     reason: str
     signals: dict[str, Any] = field(default_factory=dict)
+    # The calibrated probability that the evidence answers, when the gate computes one.
+    confidence: float | None = None
 
 
 class GatePolicy(Protocol):
@@ -101,9 +102,7 @@ class CalibratedGate:
     weights: GateWeights = GateWeights()
 
     def probability(self, signals: dict[str, float]) -> float:
-        w = self.weights
-        z = w.bias + sum(getattr(w, k) * v for k, v in signals.items() if hasattr(w, k))
-        return 1.0 / (1.0 + math.exp(-z))
+        return logistic(self.weights, signals)
 
     def decide(
         self, question: str, evidence: Sequence[Evidence], follow_up: FollowUp | None
@@ -113,20 +112,21 @@ class CalibratedGate:
         signals: dict[str, Any] = gate_signals(evidence)
         p = self.probability(signals)
         signals |= {"p": round(p, 3), "threshold": self.threshold}
+
+        def verdict(answer: bool, reason: str) -> GateDecision:
+            return GateDecision(answer, reason, signals, confidence=round(p, 3))
+
         unknown = names_missing(question, evidence)
         if unknown:
-            return GateDecision(False, f"the documents do not mention {', '.join(unknown)}",
-                                signals)  # fmt: skip
+            return verdict(False, f"the documents do not mention {', '.join(unknown)}")
         missing = kind_missing(question, evidence)
         if missing is not None:
-            return GateDecision(False, f"the question wants a {missing}; the evidence has none",
-                                signals)  # fmt: skip
+            return verdict(False, f"the question wants a {missing}; the evidence has none")
         if follow_up is not None and not follow_up.addressed([ev.text for ev in evidence]):
-            return GateDecision(False, "the documents don't mention what the follow-up asks",
-                                signals)  # fmt: skip
+            return verdict(False, "the documents don't mention what the follow-up asks")
         if p < self.threshold:
-            return GateDecision(False, "weak evidence", signals)
-        return GateDecision(True, "supported", signals)
+            return verdict(False, "weak evidence")
+        return verdict(True, "supported")
 
 
 @dataclass

@@ -68,7 +68,6 @@ def create_app(
     app.state.identity = people.identity
     app.state.sessions = Sessions(load_secret(settings.session_secret, settings.data_dir))
     install_error_handlers(app)
-    conversations.install_error_handlers(app)
     routers = (routes, conversations, insights, openai, health, login)
     for module in routers:
         app.include_router(module.router)

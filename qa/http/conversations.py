@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from qa.http.context import Ctx, caller
-from qa.http.errors import error_response
 from qa.people.records import (
     MAX_TITLE,
     ConversationInfo,
     ConversationView,
     FeedbackIn,
     FeedbackRecord,
-    Forbidden,
     NotFound,
     ShareInfo,
 )
@@ -46,18 +44,6 @@ class ShareLink(ShareInfo):
 
     page_url: str = Field(description="the read-only page, relative to the server")
     api_url: str = Field(description="the conversation as JSON, relative to the server")
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """The people layer's refusals in the API's error shape: hidden = 404, refused = 403."""
-
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return error_response(404, str(exc))
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
-        return error_response(403, str(exc))
 
 
 @router.post("/v1/conversations", status_code=201, response_model=ConversationInfo)

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from qa.people.records import Forbidden, NotFound
 from qa.service import InvalidRequest, ModeNotEnabled, UnknownCollection
 from qa.uploads import UploadError
 
@@ -70,6 +71,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidRequest)
     async def invalid_request(request: Request, exc: InvalidRequest) -> JSONResponse:
         return error_response(422, str(exc))
+
+    # The people layer's and the access policy's refusals: hidden = 404, refused = 403.
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return error_response(404, str(exc))
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        return error_response(403, str(exc))
 
     @app.exception_handler(UnknownCollection)
     async def unknown_collection(request: Request, exc: UnknownCollection) -> JSONResponse:
