@@ -328,11 +328,7 @@ def chat(
                 print_answer(event.answer)
                 history += [
                     Turn(role="user", content=question),
-                    Turn(
-                        role="assistant",
-                        content=event.answer.text,
-                        quotes=[c.quote for c in event.answer.citations],
-                    ),
+                    Turn.reply(event.answer),
                 ]
                 if saved:
                     saved.append(event.answer, collection or service.settings.collection)

@@ -22,6 +22,14 @@ from vectorstore.store import ChunkStore
 NO_END = 99_999_999  # the largest date_ord
 
 
+def matches_nothing(keep: LexicalFilter) -> bool:
+    """Whether a filter excludes every document: an empty date range or no documents."""
+    empty_range = (
+        keep.date_from is not None and keep.date_to is not None and (keep.date_from > keep.date_to)
+    )
+    return empty_range or keep.doc_ids == ()
+
+
 class HybridSearcher:
     """Searches one ``ChunkStore``; filters are pushed down to Chroma and to the BM25 index."""
 
@@ -72,25 +80,11 @@ class HybridSearcher:
     def where(
         self, filters: Filters | None, scope: TimeScope | None = None
     ) -> dict[str, Any] | bool | None:
-        """A Chroma ``where`` clause; False when the filters can match nothing."""
-        clauses: list[dict[str, Any]] = []
-        bounds = self.bounds(filters, scope)
-        if bounds is not None:
-            low, high = bounds
-            if low > high:
-                return False
-            if low > 0:
-                clauses.append({"date_ord": {"$gte": low}})
-            if high < NO_END:
-                clauses.append({"date_ord": {"$lte": high}})
-        doc_ids = self._doc_ids(filters) if filters is not None else None
-        if doc_ids is not None:
-            if not doc_ids:
-                return False
-            clauses.append({"doc_id": {"$in": doc_ids}})
-        if not clauses:
+        """The restriction as a Chroma ``where`` clause; False when it can match nothing."""
+        keep = self.lexical_filter(filters, scope)
+        if keep is None:
             return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        return False if matches_nothing(keep) else keep.chroma_where()
 
     def lexical_filter(
         self, filters: Filters | None, scope: TimeScope | None = None
@@ -124,10 +118,9 @@ class HybridSearcher:
         filters: Filters | None = None,
         scope: TimeScope | None = None,
     ) -> list[SearchHit]:
-        where = self.where(filters, scope)
-        if where is False or not query.strip():
-            return []
         keep = self.lexical_filter(filters, scope)
+        if (keep is not None and matches_nothing(keep)) or not query.strip():
+            return []
         docs = self.store.documents()
         dense = self.store.nearest(query, self.candidates, keep, docs)
         lexical = self.store.lexical_index().search(query, self.candidates, keep)

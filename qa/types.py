@@ -162,6 +162,9 @@ class Filters(BaseModel):
         return (days.start if info.field_name == "date_from" else days.end).isoformat()
 
 
+MAX_QUOTES = 20
+
+
 class Turn(BaseModel):
     """One message of a conversation."""
 
@@ -170,8 +173,15 @@ class Turn(BaseModel):
     quotes: list[Text] = Field(
         default_factory=list,
         description="an assistant turn's cited sentences (helps resolve follow-ups)",
-        max_length=20,
+        max_length=MAX_QUOTES,
     )
+
+    @classmethod
+    def reply(cls, answer: Answer) -> Turn:
+        """The assistant turn an answer makes: its text and (the first ``MAX_QUOTES`` of)
+        the sentences it cited."""
+        quotes = [c.quote for c in answer.citations][:MAX_QUOTES]
+        return cls(role="assistant", content=answer.text, quotes=quotes)
 
 
 class UploadResult(BaseModel):

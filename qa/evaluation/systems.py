@@ -51,11 +51,7 @@ class CiteqaSystem:
             earlier.append(previous)
             history += [
                 Turn(role="user", content=question),
-                Turn(
-                    role="assistant",
-                    content=previous.text,
-                    quotes=[c.quote for c in previous.citations],
-                ),
+                Turn.reply(previous),
             ]
         answer = self._ask(item.question, history, item.date)
         query = answer.standalone_question or item.question

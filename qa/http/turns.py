@@ -11,9 +11,6 @@ from qa.people.identity import User
 from qa.people.records import ConversationView, Forbidden, TurnRecord
 from qa.types import Answer, Turn
 
-# A history turn carries at most this many quotes (qa.types.Turn).
-MAX_QUOTES = 20
-
 
 def bounded(messages: list[Turn], max_turns: int, max_chars: int) -> list[Turn]:
     """The newest messages that fit the history limits, oldest first; a stored conversation
@@ -55,9 +52,8 @@ def messages_of(view: ConversationView) -> list[Turn]:
     cited (a follow-up is resolved with them)."""
     messages: list[Turn] = []
     for turn in view.turns:
-        quotes = [c.quote for c in turn.answer.citations][:MAX_QUOTES]
         messages.append(Turn(role="user", content=turn.question))
-        messages.append(Turn(role="assistant", content=turn.answer.text, quotes=quotes))
+        messages.append(Turn.reply(turn.answer))
     return messages
 
 

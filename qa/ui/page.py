@@ -214,9 +214,8 @@ class PageHandlers:
         """Count the answer, add it to the turns the next question sees, and save it."""
         user, conversation, numbers, name = where
         self.ctx.metrics.observe_answer(answer, "ui")
-        reply = Turn(role="assistant", content=answer.text,
-                     quotes=[c.quote for c in answer.citations])  # fmt: skip
-        turns = [*turns, {"role": "user", "content": question}, reply.model_dump()]
+        reply = Turn.reply(answer).model_dump()
+        turns = [*turns, {"role": "user", "content": question}, reply]
         conversation, numbers = self.keep(user, conversation, numbers, answer, name, index)
         return turns, conversation, numbers
 

@@ -105,3 +105,17 @@ def test_wiring_question_without_support_never_calls_the_model(searcher) -> None
     chain = fake_chain(searcher, "France won.")
     answer = chain.invoke("Who won the 2022 FIFA World Cup?")
     assert answer.text == NOT_FOUND and chain.llm_calls == 0
+
+
+def test_an_answers_turn_carries_its_quotes_up_to_the_limit() -> None:
+    from qa.types import MAX_QUOTES, Answer, Citation, Turn
+
+    cites = [
+        Citation(marker=n, doc_id="d", title="T", source="s", chunk_id="c", quote=f"Fact {n}.",
+                 start=n, end=n + 1, support=1.0, verified=False)
+        for n in range(1, MAX_QUOTES + 6)
+    ]  # fmt: skip
+    answer = Answer(question="q", text="Many facts.", citations=cites, mode="extractive")
+    turn = Turn.reply(answer)
+    assert turn.role == "assistant" and turn.content == "Many facts."
+    assert turn.quotes == [f"Fact {n}." for n in range(1, MAX_QUOTES + 1)]
