@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -65,7 +65,6 @@ class Claim:
     text: str
     evidence: list[Evidence]
     support: float
-    cited: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -153,7 +152,6 @@ class Verifier:
         cuts: list[Cut] = []
         for start, end in split_sentences(answer):
             raw = answer[start:end]
-            cited = [int(n) for group in _MARKER.findall(raw) for n in re.split(r"\s*,\s*", group)]
             whole = _MARKER.sub("", raw).strip()
             opening = _DISCOURSE.match(whole)
             text = whole[opening.end() :].strip() if opening else whole
@@ -165,7 +163,7 @@ class Verifier:
             elif kept and opening:  # all of it stands: the answer keeps its own opening
                 kept = whole if whole[-1:] in ".!?" else f"{whole}."
             if kept and not any(kept == c.text for c in claims):
-                claims.append(Claim(kept, used, score, cited))
+                claims.append(Claim(kept, used, score))
         return claims, cuts
 
     def _trim(

@@ -190,9 +190,9 @@ class LexicalIndex:
                 raise
             self.db.execute("COMMIT")
 
-    def apply(self, changes: Sequence[DocVersion], meta: dict[str, str] | None = None) -> int:
+    def apply(self, changes: Sequence[DocVersion]) -> int:
         """Bring the given documents to their new versions in one atomic step; returns how
-        many changed. ``meta`` entries are recorded in the same transaction."""
+        many changed."""
         with self.transaction() as db:
             current = {
                 doc_id: version
@@ -215,8 +215,6 @@ class LexicalIndex:
                         )
                 version = int(self.meta("version") or 0) + 1
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(version),))
-            for key, value in (meta or {}).items():
-                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
         self.refresh()
         return len(todo)
 
@@ -254,19 +252,6 @@ class LexicalIndex:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-
-    def clear(self) -> None:
-        """Drop everything (before a rebuild from Chroma)."""
-        with self.transaction() as db:
-            writer = self._writer()
-            writer.delete_all_documents()
-            writer.commit()
-            writer.wait_merging_threads()
-            db.execute("DELETE FROM indexed")
-            db.execute("DELETE FROM meta")
-            version = self._seen_version + 1
-            db.execute("INSERT INTO meta VALUES ('version', ?)", (str(version),))
-        self.refresh()
 
     # --- reading -----------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -121,7 +120,6 @@ class ChunkStore:
             raise ValueError(f"collection names need 3 or more characters: {name!r}")
         self.name = name
         self.embeddings = embeddings
-        self.client = client
         self.chunks: Collection = client.get_or_create_collection(
             name,
             metadata={"hnsw:space": "cosine", MODEL_KEY: model_id(embeddings)},
@@ -140,7 +138,6 @@ class ChunkStore:
             else None,
         )
         self.lexical = LexicalFollower(self.chunks, self.index_path)
-        self._lock = threading.RLock()
 
     def _check_model(self) -> None:
         built = (self.chunks.metadata or {}).get(MODEL_KEY)
@@ -153,9 +150,6 @@ class ChunkStore:
             )
 
     # --- documents --------------------------------------------------------------------
-
-    def generation(self) -> str:
-        return self.registry.generation()
 
     def documents(self) -> dict[str, dict[str, Any]]:
         """Committed documents by id (caught up from the registry's change log)."""

@@ -29,8 +29,8 @@ def ev(n: int, text: str) -> Evidence:
 
 
 def test_markers_are_numbered_by_first_use_and_point_at_the_evidence() -> None:
-    claims = [Claim("Evrofinance Mosnarbank was blacklisted", [ev(2, BANK)], 0.9, [1]),
-              Claim("Venezuela may use SWIFT", [ev(1, SWIFT), ev(2, BANK)], 0.8, [])]  # fmt: skip
+    claims = [Claim("Evrofinance Mosnarbank was blacklisted", [ev(2, BANK)], 0.9),
+              Claim("Venezuela may use SWIFT", [ev(1, SWIFT), ev(2, BANK)], 0.8)]  # fmt: skip
     text, citations = build_citations(claims, verified=True)
     assert text == "Evrofinance Mosnarbank was blacklisted [1]. Venezuela may use SWIFT [1][2]."
     assert [c.quote for c in citations] == [BANK, SWIFT]
