@@ -9,7 +9,7 @@ how much evidence, and whether the model's refusal is final belong to the backen
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -99,6 +99,7 @@ class Found:
     calls: int
     intent: TimeIntent | None = None
     as_of: date | None = None
+    idf: Callable[[str], float] | None = None  # the lexical index's, as evidence used it
 
 
 @dataclass
@@ -256,11 +257,12 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             asked = intent.query
         else:
             asked = question if intent.window_dropped else understand(question, today).query
+        idf = self.searcher.store.lexical_index().idf
         evidence = select_evidence(
             asked,
             hits,
             self.policy.evidence_shown,
-            self.searcher.store.lexical_index().idf,
+            idf,
             self._embed,
             follow_up.context if follow_up else "",
         )
@@ -271,7 +273,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         if scope.recency_as_of is not None:
             evidence = newest_first(evidence, scope)
         clock.lap("evidence")
-        return Found(standalone, follow_up, hits, evidence, decision, calls, intent, as_of)
+        return Found(standalone, follow_up, hits, evidence, decision, calls, intent, as_of, idf)
 
     def run_events(
         self,
@@ -347,7 +349,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             return self.fall_back(question, found, "unsupported", trace)
         if self.policy.require_complete:
             # Complete with respect to what it cites: the key facts of those sentences.
-            idf = self.searcher.store.lexical_index().idf
+            idf = found.idf or self.searcher.store.lexical_index().idf
             cited = " ".join(dict.fromkeys(ev.text for c in claims for ev in c.evidence))
             keys = key_terms(cited, question, idf)
             trace["completeness"] = round(completeness(claims, keys), 3)

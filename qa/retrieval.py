@@ -121,9 +121,10 @@ class HybridSearcher:
         keep = self.lexical_filter(filters, scope)
         if (keep is not None and matches_nothing(keep)) or not query.strip():
             return []
-        docs = self.store.documents()
+        state = self.store.state()
+        docs = state[1]
         dense = self.store.nearest(query, self.candidates, keep, docs)
-        lexical = self.store.lexical_index().search(query, self.candidates, keep)
+        lexical = self.store.lexical_index(state).search(query, self.candidates, keep)
         fused: dict[str, float] = {}
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
         dense_score = dict(dense)

@@ -56,9 +56,12 @@ class LexicalFollower:
                 self._index = LexicalIndex(self.folder)
             return self._index
 
-    def caught_up(self, registry: Registry) -> LexicalIndex:
-        """The index, after applying whatever the registry changed since the last look."""
-        gen, docs = registry.documents()
+    def caught_up(
+        self, registry: Registry, state: tuple[str, dict[str, dict[str, Any]]] | None = None
+    ) -> LexicalIndex:
+        """The index, after applying whatever the registry changed since the last look
+        (``state``: the registry's ``documents()`` when the caller has just read them)."""
+        gen, docs = state if state is not None else registry.documents()
         with self._lock:
             index = self.index()
             index.refresh()

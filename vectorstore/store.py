@@ -155,6 +155,11 @@ class ChunkStore:
         """Committed documents by id (caught up from the registry's change log)."""
         return self.registry.documents()[1]
 
+    def state(self) -> tuple[str, dict[str, dict[str, Any]]]:
+        """(generation, committed documents): one read of Chroma that a search's dense and
+        lexical sides then share."""
+        return self.registry.documents()
+
     def document(self, doc_id: str) -> dict[str, Any] | None:
         return self.registry.document(doc_id)
 
@@ -377,9 +382,12 @@ class ChunkStore:
 
     # --- the lexical index ------------------------------------------------------------
 
-    def lexical_index(self) -> LexicalIndex:
-        """The lexical index, caught up with every commit and removal in Chroma."""
-        return self.lexical.caught_up(self.registry)
+    def lexical_index(
+        self, state: tuple[str, dict[str, dict[str, Any]]] | None = None
+    ) -> LexicalIndex:
+        """The lexical index, caught up with every commit and removal in Chroma (as of
+        ``state``, when the caller has just read it)."""
+        return self.lexical.caught_up(self.registry, state)
 
     def _pages(
         self, collection: Collection, include: list[str]
