@@ -18,6 +18,7 @@ from qa.chain import AnswerEvent, SourcesEvent, TokenEvent
 from qa.documents import SUPPORTED
 from qa.http.context import Context
 from qa.http.public import public_answer
+from qa.http.turns import bounded
 from qa.people.identity import User
 from qa.people.records import Forbidden
 from qa.service import InvalidRequest, UnknownCollection
@@ -48,7 +49,6 @@ from qa.ui.render import (
 from qa.uploads import UploadError
 
 log = logging.getLogger(__name__)
-HISTORY_TURNS = 8
 NO_ACCESS = "You may not read any collection yet; ask an administrator for access."
 HEADER = (
     '<div class="cq-header"><div class="cq-logo">❝</div><div><h1>citeqa</h1>'
@@ -161,7 +161,12 @@ class PageHandlers:
         """Stream one answer into the chat: pending status, tokens, then the cited answer,
         saved as the next turn of the open conversation (a new one on the first question)."""
         user = page_user(request)
-        history = [Turn.model_validate(t) for t in turns[-HISTORY_TURNS:]]
+        settings = self.assistant.settings
+        history = bounded(
+            [Turn.model_validate(t) for t in turns],
+            settings.max_history_turns,
+            settings.max_history_chars,
+        )
 
         def out(question_box: Any, last: Any = None) -> tuple[Any, ...]:
             last = gr.skip() if last is None else last
