@@ -100,6 +100,30 @@ def clean_meta(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if v is not None and not isinstance(v, (list, dict))}
 
 
+def _committed(
+    ids: Sequence[str],
+    distances: Sequence[float],
+    committed: dict[str, dict[str, Any]],
+    keep: LexicalFilter | None,
+    k: int,
+) -> list[tuple[str, float]]:
+    """The first ``k`` of these nearest chunks (best first) that belong to a committed
+    version and pass ``keep``, with their cosine similarities. A chunk id names its
+    document and version (``doc_id:hash-prefix:n``), so no metadata is read."""
+    picked: list[tuple[str, float]] = []
+    for cid, dist in zip(ids, distances, strict=True):
+        doc_id, prefix, _ = [*cid.rsplit(":", 2), "", ""][:3]
+        meta = committed.get(doc_id)
+        if meta is None or not str(meta.get("doc_hash", "")).startswith(prefix):
+            continue  # an old or uncommitted version
+        if keep is not None and not keep.admits(meta):
+            continue
+        picked.append((cid, 1.0 - float(dist)))
+        if len(picked) == k:
+            break
+    return picked
+
+
 def model_id(embeddings: Embeddings) -> str:
     return str(getattr(embeddings, "model_id", type(embeddings).__name__))
 
@@ -338,47 +362,24 @@ class ChunkStore:
         where = keep.chroma_where() if keep is not None else None
         if where is not None and keep is not None and keep.collection is not None:
             # (a collection key is not in registry records: Chroma filters)
-            return [(c.id, c.score) for c in self._dense_filtered(vector, k, where, committed)]
+            return self._dense_filtered(vector, k, where, committed)
         n = max(k * 2, _FILTERED_FETCH) if where else k * 2
         got = self.chunks.query(query_embeddings=[vector], n_results=n, include=["distances"])
         ids, distances = got["ids"][0], (got["distances"] or [[]])[0]
-        picked: list[tuple[str, float]] = []
-        for cid, dist in zip(ids, distances, strict=True):
-            doc_id, prefix, _ = [*cid.rsplit(":", 2), "", ""][:3]
-            meta = committed.get(doc_id)
-            if meta is None or not str(meta.get("doc_hash", "")).startswith(prefix):
-                continue  # an old or uncommitted version
-            if keep is not None and not keep.admits(meta):
-                continue
-            picked.append((cid, 1.0 - float(dist)))
-            if len(picked) == k:
-                break
+        picked = _committed(ids, distances, committed, keep, k)
         if where is not None and 2 * len(picked) < k and len(ids) == n:
-            return [(c.id, c.score) for c in self._dense_filtered(vector, k, where, committed)]
+            return self._dense_filtered(vector, k, where, committed)
         return picked
 
     def _dense_filtered(
         self, vector: list[float], k: int, where: dict[str, Any], committed: dict[str, Any]
-    ) -> list[StoredChunk]:
-        """Chroma's own filtered search (its ``where`` scans the chunks' metadata)."""
+    ) -> list[tuple[str, float]]:
+        """Chroma's own filtered search (its ``where`` scans the chunks' metadata); ids
+        and distances only, like the unfiltered one."""
         got = self.chunks.query(
-            query_embeddings=[vector],
-            n_results=k * 2,
-            where=where,
-            include=["documents", "metadatas", "distances"],
+            query_embeddings=[vector], n_results=k * 2, where=where, include=["distances"]
         )
-        out = []
-        for i, t, m, dist in zip(
-            got["ids"][0],
-            (got["documents"] or [[]])[0],
-            (got["metadatas"] or [[]])[0],
-            (got["distances"] or [[]])[0],
-            strict=True,
-        ):
-            meta = dict(m or {})
-            if committed.get(str(meta.get("doc_id")), {}).get("doc_hash") == meta.get("doc_hash"):
-                out.append(StoredChunk(i, t or "", meta, 1.0 - float(dist)))
-        return out[:k]
+        return _committed(got["ids"][0], (got["distances"] or [[]])[0], committed, None, k)
 
     # --- the lexical index ------------------------------------------------------------
 
