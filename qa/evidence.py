@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.lexicon import synonym_stems
+from qa.lexicon import plain_names, synonym_stems
 from qa.types import SearchHit, Source
 from vectorstore.tokens import terms
 
@@ -174,6 +174,9 @@ def signals(
     q_terms, c_terms = terms(question), terms(context)
     titles = sorted({str(c.hit.chunk.metadata.get("title", "")) for c in candidates})
     asked = [question, f"{question} {context}"] if context else [question]
+    plain = plain_names(question)
+    if plain != question:  # "Washington" read as the US it stands for (lexicon.plain_names)
+        asked.insert(1, plain)
     *q_vecs, title_vecs = _split(np.asarray(embed([*asked, *titles])), len(asked))
     q_vec = q_vecs[-1]
     title_sim = {t: float(v @ q_vec) for t, v in zip(titles, title_vecs, strict=True)}

@@ -161,6 +161,37 @@ DEMONYMS = {
     "mexican": ("mexico",), "brazilian": ("brazil",), "canadian": ("canada",),
 }  # fmt: skip
 
+# How a canonical place reads in a sentence ("us" -> "US").
+_DISPLAY = {"us": "US", "eu": "EU"}
+_ALIAS_WORDS = re.compile(
+    r"(?<![\w.])("
+    + "|".join(re.escape(a) for a in sorted(ALIASES, key=len, reverse=True))
+    + r")(?![\w])",
+    re.I,
+)
+_CAPITALISED_BEFORE = re.compile(r"[A-Z][\w.'’-]*\s+$")
+_CAPITALISED_AFTER = re.compile(r"^\s+[A-Z]")
+
+
+def plain_names(text: str) -> str:
+    """``text`` with each capitalised place alias or demonym in the plain name news prose
+    uses for it: "What was Washington offering Caracas?" -> "What was US offering
+    Venezuela?". A sentence embedding model does not know that the capital stands for the
+    government; evidence is scored with both forms of a question. A word inside a longer
+    name ("George Washington", "Washington Post") is left alone."""
+
+    def plain(match: re.Match[str]) -> str:
+        word = match.group(0)
+        before, after = text[: match.start()], text[match.end() :]
+        inside_name = _CAPITALISED_BEFORE.search(before) and not re.search(r"[.?!]\s*$", before)
+        if not word[0].isupper() or inside_name or _CAPITALISED_AFTER.match(after):
+            return word
+        canonical = ALIASES[word.lower()]
+        return _DISPLAY.get(canonical, canonical.capitalize())
+
+    return _ALIAS_WORDS.sub(plain, text)
+
+
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z.'’-]*|\d[\d,.]*%?|[$€£%]")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")

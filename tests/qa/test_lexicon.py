@@ -1,0 +1,34 @@
+"""News prose's names for places: the plain form a question is also embedded in."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.lexicon import plain_names
+
+
+@pytest.mark.parametrize(
+    ("question", "plain"),
+    [
+        ("What was Washington offering Caracas?", "What was US offering Venezuela?"),
+        ("Who headed the American team?", "Who headed the US team?"),
+        ("What did the United States demand?", "What did the US demand?"),
+        ("Where is the U.S. embassy?", "Where is the US embassy?"),
+        ("Washington said so. Moscow agreed.", "US said so. Russia agreed."),
+    ],
+)
+def test_capitals_and_demonyms_read_as_the_country(question: str, plain: str) -> None:
+    assert plain_names(question) == plain
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who was George Washington?",  # a person
+        "Who owns the Washington Post?",  # inside a longer name
+        "Which Latin American countries export oil?",
+        "what did washington state vote",  # lower case: not read as a name
+    ],
+)
+def test_names_that_merely_contain_an_alias_are_left_alone(question: str) -> None:
+    assert plain_names(question) == question
