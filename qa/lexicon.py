@@ -192,6 +192,16 @@ def plain_names(text: str) -> str:
     return _ALIAS_WORDS.sub(plain, text)
 
 
+def with_plain_names(text: str) -> str:
+    """``text`` and, after it, the plain names of its place aliases ("Who headed the
+    American team? US"): a word search finds the article that says "US" too."""
+    plain = plain_names(text)
+    if plain == text:
+        return text
+    said = set(text.split())
+    return " ".join([text, *(w for w in plain.split() if w not in said)])
+
+
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z.'’-]*|\d[\d,.]*%?|[$€£%]")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")

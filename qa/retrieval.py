@@ -13,6 +13,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict
 
+from qa.lexicon import with_plain_names
 from qa.schema import UNDATED, date_ord, to_chunk
 from qa.timeframe import OPEN_START, TimeScope
 from qa.types import Filters, SearchHit
@@ -124,7 +125,9 @@ class HybridSearcher:
         state = self.store.state()
         docs = state[1]
         dense = self.store.nearest(query, self.candidates, keep, docs)
-        lexical = self.store.lexical_index(state).search(query, self.candidates, keep)
+        lexical = self.store.lexical_index(state).search(
+            with_plain_names(query), self.candidates, keep
+        )
         fused: dict[str, float] = {}
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
         dense_score = dict(dense)

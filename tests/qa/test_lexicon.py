@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.lexicon import plain_names
+from qa.lexicon import plain_names, with_plain_names
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,8 @@ def test_capitals_and_demonyms_read_as_the_country(question: str, plain: str) ->
 )
 def test_names_that_merely_contain_an_alias_are_left_alone(question: str) -> None:
     assert plain_names(question) == question
+
+
+def test_a_word_search_gets_the_plain_names_beside_the_question() -> None:
+    assert with_plain_names("Who headed the American team?") == "Who headed the American team? US"
+    assert with_plain_names("who led the delegation?") == "who led the delegation?"
