@@ -29,10 +29,11 @@ GENERATION_ID = "__generation__"
 LEASE_PREFIX = "__lease__:"
 PAGE = 1000
 # How far back a catch-up reads before the newest change it saw. Every catch-up looks
-# back RECENT_S (commits a moment apart may land out of order); at most every SWEEP_S,
-# and on start, one looks back MARGIN_S (clocks of writer hosts a little apart, a writer
-# stalled between taking its timestamp and writing). Reading back far on every catch-up
-# would reread a whole bulk ingest's records for each question asked during it.
+# back RECENT_S (commits a moment apart may land out of order); at most every SWEEP_S
+# (counted from the start too), one looks back MARGIN_S (clocks of writer hosts a little
+# apart, a writer stalled between taking its timestamp and writing). Reading back far on
+# every catch-up would reread a whole bulk ingest's records for each question asked
+# during it.
 RECENT_S = 5.0
 SWEEP_S = 60.0
 MARGIN_S = 600.0
@@ -99,8 +100,11 @@ class Registry:
                 if saved is not None:
                     self._apply(docs, saved[0])
                     self._watermark = saved[1]
-                sweep = saved is not None
-                where = None if saved is None else self._since(MARGIN_S)
+                    # Started from the snapshot: the sweep comes within SWEEP_S, as for a
+                    # running process (after a bulk ingest, the last MARGIN_S of records
+                    # are tens of thousands: seconds to read before the first question).
+                    self._swept = now
+                where = None if saved is None else self._since(RECENT_S)
             else:
                 where = self._since(MARGIN_S if sweep else RECENT_S)
             if sweep or where is None:

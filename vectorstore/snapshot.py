@@ -8,12 +8,13 @@ kept as tombstones, and the newest ``changed_at`` seen is the point to catch up 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 
 class RegistrySnapshot:
@@ -39,7 +40,7 @@ class RegistrySnapshot:
             if row is None:
                 return None
             records = [
-                (record_id, json.loads(meta))
+                (record_id, orjson.loads(meta))
                 for record_id, meta in self.db.execute("SELECT id, meta FROM records")
             ]
             return records, float(row[0])
@@ -53,7 +54,7 @@ class RegistrySnapshot:
                     "changed_at = excluded.changed_at, meta = excluded.meta "
                     "WHERE excluded.changed_at >= records.changed_at",
                     [
-                        (record_id, float(meta.get("changed_at", 0.0)), json.dumps(meta))
+                        (record_id, float(meta.get("changed_at", 0.0)), orjson.dumps(meta).decode())
                         for record_id, meta in records
                     ],
                 )

@@ -81,9 +81,6 @@ def create_app(
         raise ApiError(404, f"no such endpoint: /v1/{path}; see /docs")
 
     if ui:
-        # Warm up (open the store, load the vector index, the models) while the page's
-        # framework imports and builds: they overlap, and the cold start is the longer one.
-        readiness.start()
         app = mount_page(app, ctx)
     # Added last = outermost: errors wrap everything, then the auth gate, then limits.
     upload_bytes = int(settings.max_file_mb * 1_000_000) + MULTIPART_SLACK

@@ -37,7 +37,7 @@ class Readiness:
 
     def start(self) -> None:
         with self._lock:
-            if self.state == "ready" or (self._thread is not None and self._thread.is_alive()):
+            if self._thread is not None and self._thread.is_alive():
                 return
             self._attempt = time.monotonic()
             self._thread = threading.Thread(target=self._warm, name="citeqa-warmup", daemon=True)
