@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -100,6 +100,8 @@ class Found:
     intent: TimeIntent | None = None
     as_of: date | None = None
     idf: Callable[[str], float] | None = None  # the lexical index's, as evidence used it
+    # The evidence in relevance order, as gates judge it (``evidence`` may be newest first).
+    relevant: list[Evidence] | None = None
 
 
 @dataclass
@@ -270,10 +272,13 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             evidence = follow_up.rerank(evidence)
         # The gate judges the evidence by relevance; the newest-first order is for the answer.
         decision = self.policy.gate.decide(question, evidence, follow_up)
+        relevant = evidence
         if scope.recency_as_of is not None:
             evidence = newest_first(evidence, scope)
         clock.lap("evidence")
-        return Found(standalone, follow_up, hits, evidence, decision, calls, intent, as_of, idf)
+        return Found(
+            standalone, follow_up, hits, evidence, decision, calls, intent, as_of, idf, relevant
+        )
 
     def run_events(
         self,
@@ -362,7 +367,8 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         (if any) finds the evidence answers the question; else a refusal."""
         gate = self.policy.fallback_gate
         if gate is not None:
-            decision = gate.decide(question, found.evidence, found.follow_up)
+            relevant = found.relevant if found.relevant is not None else found.evidence
+            decision = gate.decide(question, relevant, found.follow_up)
             trace["fallback_gate"] = {"answer": decision.answer, "reason": decision.reason}
             if not decision.answer:
                 return Outcome([], verified=False, fallback=why)
@@ -391,10 +397,10 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
 
 def newest_first(evidence: list[Evidence], scope: TimeScope) -> list[Evidence]:
     """For a question about the current state: evidence weighed by the recency prior, so
-    the newest article's sentence leads."""
-    for ev in evidence:
-        ev.score *= scope.prior(ev.date)
-    ranked = sorted(evidence, key=lambda ev: -ev.score)
+    the newest article's sentence leads. New evidence objects: the relevance-ordered list
+    stays as the gate judged it."""
+    weighed = [replace(ev, score=ev.score * scope.prior(ev.date)) for ev in evidence]
+    ranked = sorted(weighed, key=lambda ev: -ev.score)
     for n, ev in enumerate(ranked, start=1):
         ev.n = n
     return ranked

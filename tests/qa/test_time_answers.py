@@ -4,6 +4,7 @@ is offered change over the months, so "latest" and "in March" have different rig
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -11,10 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from qa.chain import Found, newest_first
 from qa.cli import app as cli
 from qa.config import Settings
+from qa.evidence import Evidence
+from qa.gate import GateDecision
 from qa.http.app import create_app
 from qa.service import Assistant
+from qa.timeframe import TimeScope
 from tests.conftest import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "evolving"
@@ -102,3 +107,41 @@ def test_a_year_the_news_is_about_falls_back_to_all_dates(data_dir: Path, embedd
     answer = service.ask("What royalty was agreed in 2009?", as_of=date(2022, 9, 1))
     assert not answer.abstained and "2%" in answer.text
     assert answer.trace["time"]["window_dropped"] is True
+
+
+def _evidence(n: int, text: str, day: str, score: float) -> Evidence:
+    return Evidence(n=n, text=text, doc_id=f"d{n}", title="t", date=day, source="s",
+                    chunk_id=f"d{n}:c:0", start=0, end=len(text), page=None,
+                    lexical=0.5, dense=0.5, score=score)  # fmt: skip
+
+
+def test_newest_first_leaves_the_relevance_order_as_the_gate_judged_it() -> None:
+    older = _evidence(1, "Ruskova leads the talks.", "2022-01-10", 0.9)
+    newer = _evidence(2, "Velden leads the talks.", "2022-09-01", 0.8)
+    scope = TimeScope(recency_as_of=date(2022, 9, 5))
+    ranked = newest_first([older, newer], scope)
+    assert [e.text for e in ranked] == [newer.text, older.text]
+    assert (older.n, older.score, newer.n, newer.score) == (1, 0.9, 2, 0.8)
+
+
+def test_the_fallback_gate_judges_the_evidence_in_relevance_order(
+    data_dir: Path, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    """In openai mode a cut answer falls back to extractive sentences only if the calibrated
+    gate passes them; it must see them as retrieval ranked them, not newest first."""
+    chain = Assistant(Settings(data_dir=data_dir, mode="extractive"), embeddings=embeddings).chain()
+    seen: list[list[str]] = []
+
+    class Recording:
+        def decide(self, question, evidence, follow_up):  # type: ignore[no-untyped-def]
+            seen.append([e.text for e in evidence])
+            return GateDecision(False, "weak evidence")
+
+    chain.policy = replace(chain.policy, fallback_gate=Recording())
+    relevant = [_evidence(1, "Ruskova leads the talks.", "2022-01-10", 0.9),
+                _evidence(2, "Velden leads the talks.", "2022-09-01", 0.8)]  # fmt: skip
+    found = Found("Who leads the talks now?", None, [], relevant[::-1],
+                  GateDecision(True, "on topic"), 1, relevant=relevant)  # fmt: skip
+    outcome = chain.fall_back("Who leads the talks now?", found, "unsupported", {})
+    assert seen == [[e.text for e in relevant]]
+    assert outcome.claims == [] and outcome.fallback == "unsupported"
