@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.lexicon import plain_names, synonym_stems
+from qa.lexicon import ALIASES, aliases_in, names, plain_names, synonym_stems
 from qa.types import SearchHit, Source
 from vectorstore.tokens import terms
 
@@ -152,6 +152,14 @@ def _vectors(candidates: list[Candidate], embed: Embed) -> np.ndarray:
     return np.stack([np.asarray(c.vector, dtype=np.float32) for c in candidates])
 
 
+def _names_plainly(candidates: list[Candidate], aliases: set[str]) -> np.ndarray:
+    """Per candidate, whether its sentence names a place the question called by an alias
+    by another name ("the US officials" for "Washington") and never by the alias itself."""
+    places = {ALIASES[a] for a in aliases}
+    alias = re.compile(r"\b(" + "|".join(re.escape(a) for a in aliases) + r")\b", re.I)
+    return np.array([bool(places & names(c.text)) and not alias.search(c.text) for c in candidates])
+
+
 def _split(vectors: np.ndarray, n: int) -> list[np.ndarray]:
     """The first ``n`` rows one by one, then the rest as one block."""
     return [*vectors[:n], vectors[n:]]
@@ -175,14 +183,24 @@ def signals(
     titles = sorted({str(c.hit.chunk.metadata.get("title", "")) for c in candidates})
     asked = [question, f"{question} {context}"] if context else [question]
     plain = plain_names(question)
-    if plain != question:  # "Washington" read as the US it stands for (lexicon.plain_names)
-        asked.insert(1, plain)
-    *q_vecs, title_vecs = _split(np.asarray(embed([*asked, *titles])), len(asked))
+    extra = [plain] if plain != question else []
+    *q_vecs, title_vecs = _split(
+        np.asarray(embed([*asked, *extra, *titles])), len(asked) + len(extra)
+    )
+    plain_vec = q_vecs.pop() if extra else None
     q_vec = q_vecs[-1]
     title_sim = {t: float(v @ q_vec) for t, v in zip(titles, title_vecs, strict=True)}
+    vectors = _vectors(candidates, embed)
     # A follow-up is judged by itself and with its conversation, whichever fits better:
     # "they" needs the conversation, what is newly asked needs the question alone.
-    dense = np.max(np.stack([_vectors(candidates, embed) @ v for v in q_vecs]), axis=0)
+    dense = np.max(np.stack([vectors @ v for v in q_vecs]), axis=0)
+    if plain_vec is not None:
+        # "Washington" as the US it stands for (lexicon.plain_names): a sentence model does
+        # not know that a capital names its government. A sentence that names the country
+        # plainly ("the US officials") may match the plain question; any other keeps its
+        # similarity to the question as asked.
+        plainly = _names_plainly(candidates, aliases_in(question))
+        dense = np.where(plainly, np.maximum(dense, vectors @ plain_vec), dense)
     ranks: dict[int, int] = {}
     for cand in candidates:  # candidates come in retrieval order
         ranks.setdefault(id(cand.hit), len(ranks))

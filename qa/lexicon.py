@@ -153,6 +153,7 @@ DEMONYMS = {
     "american": ("america", "us", "u.s.", "united states"), "russian": ("russia",),
     "united states": ("us", "u.s.", "america", "washington"),
     "us": ("united states", "u.s.", "america", "washington"),
+    "washington": ("us", "u.s.", "united states", "america"),
     "u.s": ("us", "united states", "america", "washington"),
     "venezuelan": ("venezuela",), "ukrainian": ("ukraine",), "chinese": ("china",),
     "british": ("britain", "uk", "united kingdom"), "french": ("france",),
@@ -177,8 +178,18 @@ def plain_names(text: str) -> str:
     """``text`` with each capitalised place alias or demonym in the plain name news prose
     uses for it: "What was Washington offering Caracas?" -> "What was US offering
     Venezuela?". A sentence embedding model does not know that the capital stands for the
-    government; evidence is scored with both forms of a question. A word inside a longer
-    name ("George Washington", "Washington Post") is left alone."""
+    government. A word inside a longer name ("George Washington", "Washington Post") is
+    left alone."""
+    return _plain(text)[0]
+
+
+def aliases_in(text: str) -> set[str]:
+    """The alias words (lower-cased) that ``plain_names`` replaces in ``text``."""
+    return _plain(text)[1]
+
+
+def _plain(text: str) -> tuple[str, set[str]]:
+    replaced: set[str] = set()
 
     def plain(match: re.Match[str]) -> str:
         word = match.group(0)
@@ -186,10 +197,11 @@ def plain_names(text: str) -> str:
         inside_name = _CAPITALISED_BEFORE.search(before) and not re.search(r"[.?!]\s*$", before)
         if not word[0].isupper() or inside_name or _CAPITALISED_AFTER.match(after):
             return word
+        replaced.add(word.lower())
         canonical = ALIASES[word.lower()]
         return _DISPLAY.get(canonical, canonical.capitalize())
 
-    return _ALIAS_WORDS.sub(plain, text)
+    return _ALIAS_WORDS.sub(plain, text), replaced
 
 
 def with_plain_names(text: str) -> str:

@@ -210,10 +210,9 @@ class Verifier:
             new = self._unexplained(clause, found)
             if new:
                 return score, support, ("support", f"nothing in the evidence for {', '.join(new)}")
-        if found.dense < limits.strong_dense:
-            failure = _anchor_check(clause, support, context)
-            if failure:
-                return score, support, failure
+        failure = _anchor_check(clause, support, context, close=found.dense >= limits.strong_dense)
+        if failure:
+            return score, support, failure
         for check in (_numbers_check, _names_check):
             failure = check(clause, context)
             if failure:
@@ -359,13 +358,19 @@ def _aligned_clause(clause: str, support: Sequence[Evidence]) -> str:
 
 
 def _anchor_check(
-    clause: str, support: Sequence[Evidence], context: _Context
+    clause: str, support: Sequence[Evidence], context: _Context, close: bool = False
 ) -> tuple[str, str] | None:
     """The question's words a claim restates are not free: the sentence that supplies its
     answer must speak of them too (or of a news synonym of them). "The next round of talks
-    will take place on Sunday" rests on a sentence that has "Sunday" but no next round; a
-    close paraphrase (similarity above ``strong_dense``) is not asked this."""
+    will take place on Sunday" rests on a sentence that has "Sunday" but no next round. A
+    ``close`` paraphrase (similarity above ``strong_dense``) is asked this of the question's
+    other words only, not of its names: "Washington offering Caracas to press for sanctions
+    relief" is close to "Caracas used the talks to press for US sanctions relief", and the
+    offer it asserts is the question's, not the sentence's."""
     restated = list(dict.fromkeys(t for t in content_terms(clause) if t in context.question_terms))
+    if close:
+        named = {stem(ALIASES.get(w, w)) for n in names(clause) for w in n.split()}
+        restated = [t for t in restated if t not in named]
     if not restated:
         return None
     held = set().union(*(set(content_terms(ev.text)) for ev in support))

@@ -109,8 +109,14 @@ def test_right_paraphrases_are_kept_as_written(
         # What a real SmolLM2 wrote behind CITEQA_MODE=openai (issue 8 re-run):
         ("The American team was led by the US-backed Venezuelan President Nicolas Maduro and "
          "his Vice President, Delcy Rodriguez.", "role", "Who headed the American team?"),
+        # (stopped as the question's offer, which its sentence does not make; "could ... if"
+        # is the hedge it also drops)
         ("Washington offered Caracas to boost crude exports if Venezuela eased sanctions.",
-         "hedge", "What was Washington offering Caracas?"),
+         "support", "What was Washington offering Caracas?"),
+        # What a real SmolLM2 wrote in local mode: close to its sentence ("Caracas used the
+        # talks to press for US sanctions relief") in words, but the offer is the question's.
+        ("Washington offering Caracas to press for sanctions relief.", "support",
+         "What was Washington offering Caracas?"),
         ("The next round of talks will take place on Sunday.", "support",
          "When will the next round of talks take place?"),
         ("The government of Venezuela responded to requests for comment by saying that the "
