@@ -22,6 +22,7 @@ from qa.chunking import split_sentences
 from qa.evidence import Evidence
 from qa.lexicon import (
     ALIASES,
+    DEMONYMS,
     antonym_swaps,
     hedged,
     modal_hedged,
@@ -134,6 +135,24 @@ def agent_bindings(text: str) -> dict[str, set[str]]:
             if name not in _PLACES:  # "the US-backed X": the country modifies, X acts
                 bound.setdefault(name, set()).add(verb)
     return bound
+
+
+_SPEECH = re.compile(
+    r"\b(?:said|says|say|told|tells|stated|announced|added|declined|denied)\b", re.I
+)
+
+
+def speaker_text(text: str, subject_only: bool) -> str:
+    """What comes before each "said", "told", ... in ``text``: the one who speaks. With
+    ``subject_only``, only the words back to the last comma (a claim's subject); else back
+    to the start of the sentence ("The White House, the State Department and ... declined
+    comment" has three speakers)."""
+    spans = []
+    for match in _SPEECH.finditer(text):
+        before = text[: match.start()]
+        cut = re.split(r"[,;:!?\"“”()]" if subject_only else r"[;!?\"“”]|\.\s", before)[-1]
+        spans.append(cut)
+    return " ; ".join(spans)
 
 
 class Verifier:
@@ -290,6 +309,7 @@ class _Context:
     names: set[str]
     text: str
     agents: dict[str, set[str]]
+    speakers: str
 
     @classmethod
     def build(cls, evidence: Sequence[Evidence], question: str, embed: Embed) -> _Context:
@@ -314,6 +334,7 @@ class _Context:
             names=names(every) | {n for t in texts for n in names(t)},
             text=every,
             agents=agents,
+            speakers=" ; ".join(speaker_text(t, subject_only=False) for t in texts),
         )
 
 
@@ -430,7 +451,16 @@ def _antonym_check(
 
 
 def _roles_check(clause: str, context: _Context) -> tuple[str, str] | None:
-    """A name the claim binds as a verb's agent must be that verb's agent in the evidence."""
+    """A name the claim binds as a verb's agent must be that verb's agent in the evidence;
+    one the claim has speak ("The Kremlin said ...") must speak in the evidence."""
+    said = speaker_text(clause, subject_only=True)
+    if said:
+        heard = names(context.speakers, aliases=False)
+        for name in names(said, aliases=False):
+            if not any(
+                name_in(f, heard, context.speakers) for f in (name, *DEMONYMS.get(name, ()))
+            ):
+                return "role", f"the evidence does not have {name!r} say it"
     for name, verbs in agent_bindings(clause).items():
         known = {v for n, vs in context.agents.items() if name in n or n in name for v in vs}
         if verbs - known:

@@ -45,7 +45,16 @@ BOOST = (
 )
 RELIEF = "Caracas used the talks to press for US sanctions relief."
 EXPORTS = "Venezuela could boost crude exports if Washington eases sanctions."
-ALL = [SWIFT, DELEGATION, PSB, FIRST, BOOST, RELIEF, EXPORTS]
+COMMENT = (
+    "The White House, the US State Department and Venezuela's Information ministry declined "
+    "comment."
+)
+GAUGE = (
+    "US officials saw the meeting as a chance to gauge whether Venezuela, one of Russia's "
+    "closest Latin American allies, is prepared to distance itself from President Vladimir "
+    "Putin over his invasion of Ukraine, a source in Washington said."
+)
+ALL = [SWIFT, DELEGATION, PSB, FIRST, BOOST, RELIEF, EXPORTS, COMMENT, GAUGE]
 
 
 def ev(n: int, text: str) -> Evidence:
@@ -76,6 +85,8 @@ def check(verifier: Verifier, answer: str, question: str) -> tuple[str, list[str
          "The US re-engagement looked like a boost for Maduro."),
         ("Who headed the American team?",
          "The American team was led by Juan Gonzalez and Ambassador James Story."),
+        ("How did Venezuela's government respond to requests for comment?",
+         "The White House and Venezuela's Information ministry declined comment."),
     ],
 )  # fmt: skip
 def test_right_paraphrases_are_kept_as_written(
@@ -117,6 +128,9 @@ def test_right_paraphrases_are_kept_as_written(
         # talks to press for US sanctions relief") in words, but the offer is the question's.
         ("Washington offering Caracas to press for sanctions relief.", "support",
          "What was Washington offering Caracas?"),
+        # SmolLM2 in openai mode: the sentence's speaker is "a source in Washington".
+        ("The Kremlin said that the meeting was a chance to gauge whether Venezuela.", "role",
+         "What did the Kremlin say about the meeting?"),
         ("The next round of talks will take place on Sunday.", "support",
          "When will the next round of talks take place?"),
         ("The government of Venezuela responded to requests for comment by saying that the "
