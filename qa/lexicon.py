@@ -67,6 +67,8 @@ STRENGTHENERS = frozenset(
 _PHRASE_HEDGES = ("for a time", "in case", "looked like", "look like", "looks like")
 # Hedges that only set a condition: "X if Y" does not restate "X could happen".
 CONDITIONALS = frozenset({"if", "unless", "whether"})
+DURATIONS = frozenset({"temporarily", "temporary"})
+_PHRASE_DURATIONS = ("for a time",)
 _PHRASE_CONDITIONALS = ("in case",)
 _PHRASE_STRENGTHENERS = ("at once", "once and for all", "for good")
 
@@ -348,10 +350,14 @@ def hedged(text: str) -> bool:
 
 def modal_hedged(text: str) -> bool:
     """Hedged by a modal or an attitude ("could", "willing to consider", "appeared"), not
-    only by a condition ("if", "in case")."""
-    if any(w in HEDGES and w not in CONDITIONALS for w in _words(text)):
+    only by a condition ("if", "in case") or a duration ("temporarily", "for a time"): "had
+    agreed to allow a temporary boycott" keeps the duration and drops the "willing to
+    consider"."""
+    if any(w in HEDGES and w not in CONDITIONALS and w not in DURATIONS for w in _words(text)):
         return True
-    others = tuple(p for p in _PHRASE_HEDGES if p not in _PHRASE_CONDITIONALS)
+    others = tuple(
+        p for p in _PHRASE_HEDGES if p not in _PHRASE_CONDITIONALS and p not in _PHRASE_DURATIONS
+    )
     return _phrases(text, others)
 
 

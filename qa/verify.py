@@ -423,12 +423,17 @@ def _negation_check(
 
 
 def _hedge_check(clause: str, aligned: str, support: Sequence[Evidence]) -> tuple[str, str] | None:
-    if hedged(aligned) and not hedged(clause):
-        return "hedge", f"the evidence is hedged: {aligned.strip()!r}"
-    if modal_hedged(aligned) and not modal_hedged(clause):
-        # "X could happen if Y" is not restated by "Z offered X if Y": a condition kept
-        # does not keep the "could".
-        return "hedge", f"the evidence says it might be, not that it is: {aligned.strip()!r}"
+    """A hedge of the evidence the claim restates stays in the claim. With two supporting
+    sentences, each one's restated part counts: "agreed to allow a temporary boycott"
+    drops the "willing to consider" of the one it takes "allow" from."""
+    parts = [aligned] if len(support) < 2 else [_aligned_clause(clause, [ev]) for ev in support]
+    for part in parts:
+        if hedged(part) and not hedged(clause):
+            return "hedge", f"the evidence is hedged: {part.strip()!r}"
+        if modal_hedged(part) and not modal_hedged(clause):
+            # "X could happen if Y" is not restated by "Z offered X if Y": a condition kept
+            # does not keep the "could".
+            return "hedge", f"the evidence says it might be, not that it is: {part.strip()!r}"
     return None
 
 

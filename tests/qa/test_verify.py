@@ -54,7 +54,11 @@ GAUGE = (
     "closest Latin American allies, is prepared to distance itself from President Vladimir "
     "Putin over his invasion of Ukraine, a source in Washington said."
 )
-ALL = [SWIFT, DELEGATION, PSB, FIRST, BOOST, RELIEF, EXPORTS, COMMENT, GAUGE]
+SUPPLIES = (
+    "Washington also wants to identify alternative oil supplies to fill the gap if it seeks a "
+    "boycott of Moscow's energy industry."
+)
+ALL = [SWIFT, DELEGATION, PSB, FIRST, BOOST, RELIEF, EXPORTS, COMMENT, GAUGE, SUPPLIES]
 
 
 def ev(n: int, text: str) -> Evidence:
@@ -185,3 +189,17 @@ def test_the_facts_the_checks_read() -> None:
         "In 2019, a bank was blacklisted, ",
         "forcing moves.",
     ]
+
+
+def test_a_claim_on_two_sentences_keeps_the_hedge_of_each(verifier: Verifier) -> None:
+    """SmolLM2 in openai mode, from the two sentences it was shown: "allow" comes from the
+    SWIFT sentence and drops its "willing to consider" (keeping "temporary" does not keep
+    the hedge), the boycott from the other."""
+    claim = (
+        "The sources said that the US and Venezuela had agreed to allow a temporary boycott "
+        "of Moscow's energy industry."
+    )
+    claims, cuts = verifier.verify(
+        claim, [ev(1, SWIFT), ev(2, SUPPLIES)], "And what was it willing to give?"
+    )
+    assert claims == [] and [c.check for c in cuts] == ["hedge"]
