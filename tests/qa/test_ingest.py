@@ -195,8 +195,8 @@ def test_filtered_dense_search_matches_chromas_own_filter(
         for k in (1, 3, 20):
             fast = store.dense("grain ships", k, keep)
             exact = store._dense_filtered(vector, k, where, store.documents())
-            assert [c.id for c in fast] == [c.id for c in exact], keep
-            assert [round(c.score, 5) for c in fast] == [round(c.score, 5) for c in exact]
+            assert [c.id for c in fast] == [cid for cid, _ in exact], keep
+            assert [round(c.score, 5) for c in fast] == [round(s, 5) for _, s in exact]
             assert all(c.text for c in fast)
     assert LexicalFilter(date_from=2, doc_ids=("a",)).admits({"date_ord": 3, "doc_id": "a"})
     assert not LexicalFilter(date_from=2).admits({"doc_id": "a"})  # no date: not in a window
