@@ -169,17 +169,11 @@ def _rescale(cosine: float) -> float:
     return max(0.0, (cosine - DENSE_FLOOR) / (1 - DENSE_FLOOR))
 
 
-def signals(
-    candidates: list[Candidate],
-    question: str,
-    context: str,
-    idf: Callable[[str], float],
-    embed: Embed,
-) -> list[dict[str, float]]:
-    """Per candidate: dense similarity of the sentence, of it with its neighbours, of its
-    chunk and title; idf-weighted coverage of the question's words by the sentence, its
-    window and its title; and its chunk's retrieval rank."""
-    q_terms, c_terms = terms(question), terms(context)
+def _similarities(
+    candidates: list[Candidate], question: str, context: str, embed: Embed
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """(each candidate's similarity to the question, the question's vector, each title's
+    similarity to it)."""
     titles = sorted({str(c.hit.chunk.metadata.get("title", "")) for c in candidates})
     asked = [question, f"{question} {context}"] if context else [question]
     plain = plain_names(question)
@@ -201,6 +195,21 @@ def signals(
         # similarity to the question as asked.
         plainly = _names_plainly(candidates, aliases_in(question))
         dense = np.where(plainly, np.maximum(dense, vectors @ plain_vec), dense)
+    return dense, q_vec, title_sim
+
+
+def signals(
+    candidates: list[Candidate],
+    question: str,
+    context: str,
+    idf: Callable[[str], float],
+    embed: Embed,
+) -> list[dict[str, float]]:
+    """Per candidate: dense similarity of the sentence, of it with its neighbours, of its
+    chunk and title; idf-weighted coverage of the question's words by the sentence, its
+    window and its title; and its chunk's retrieval rank."""
+    q_terms, c_terms = terms(question), terms(context)
+    dense, q_vec, title_sim = _similarities(candidates, question, context, embed)
     ranks: dict[int, int] = {}
     for cand in candidates:  # candidates come in retrieval order
         ranks.setdefault(id(cand.hit), len(ranks))

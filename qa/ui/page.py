@@ -144,6 +144,13 @@ class PageHandlers:
             signed_in,
         )
 
+    def sent_history(self, turns: list[dict[str, Any]]) -> list[Turn]:
+        """The conversation on screen as the history a question may carry (the newest turns
+        within the request limits)."""
+        settings = self.assistant.settings
+        messages = [Turn.model_validate(t) for t in turns]
+        return bounded(messages, settings.max_history_turns, settings.max_history_chars)
+
     def respond(
         self,
         question: str,
@@ -161,12 +168,7 @@ class PageHandlers:
         """Stream one answer into the chat: pending status, tokens, then the cited answer,
         saved as the next turn of the open conversation (a new one on the first question)."""
         user = page_user(request)
-        settings = self.assistant.settings
-        history = bounded(
-            [Turn.model_validate(t) for t in turns],
-            settings.max_history_turns,
-            settings.max_history_chars,
-        )
+        history = self.sent_history(turns)
 
         def out(question_box: Any, last: Any = None) -> tuple[Any, ...]:
             last = gr.skip() if last is None else last
