@@ -153,16 +153,18 @@ ALIASES = {
 # A demonym names its country: "the American team" is about the US.
 DEMONYMS = {
     "american": ("america", "us", "u.s.", "united states"), "russian": ("russia",),
-    "united states": ("us", "u.s.", "america", "washington"),
-    "us": ("united states", "u.s.", "america", "washington"),
-    "washington": ("us", "u.s.", "united states", "america"),
-    "u.s": ("us", "united states", "america", "washington"),
     "venezuelan": ("venezuela",), "ukrainian": ("ukraine",), "chinese": ("china",),
     "british": ("britain", "uk", "united kingdom"), "french": ("france",),
     "german": ("germany",), "iranian": ("iran",), "israeli": ("israel",),
     "japanese": ("japan",), "european": ("europe", "eu"), "indian": ("india",),
     "mexican": ("mexico",), "brazilian": ("brazil",), "canadian": ("canada",),
 }  # fmt: skip
+# The US by any of its names is the US by the others.
+_US_FORMS = ("us", "u.s.", "united states", "america", "washington")
+DEMONYMS |= {
+    key: tuple(f for f in _US_FORMS if f.rstrip(".") != key)
+    for key in ("us", "u.s", "united states", "washington")
+}
 
 # How a canonical place reads in a sentence ("us" -> "US").
 _DISPLAY = {"us": "US", "eu": "EU"}
