@@ -350,6 +350,14 @@ def hedged(text: str) -> bool:
     return any(w in HEDGES for w in _words(text)) or _phrases(text, _PHRASE_HEDGES)
 
 
+def hedged_beyond_duration(text: str) -> bool:
+    """Hedged by more than a duration: "temporary" says how long, not whether, so it does
+    not stand for the "if" of "if it seeks a boycott"."""
+    if any(w in HEDGES and w not in DURATIONS for w in _words(text)):
+        return True
+    return _phrases(text, tuple(p for p in _PHRASE_HEDGES if p not in _PHRASE_DURATIONS))
+
+
 def modal_hedged(text: str) -> bool:
     """Hedged by a modal or an attitude ("could", "willing to consider", "appeared"), not
     only by a condition ("if", "in case") or a duration ("temporarily", "for a time"): "had

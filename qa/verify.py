@@ -25,6 +25,7 @@ from qa.lexicon import (
     DEMONYMS,
     antonym_swaps,
     hedged,
+    hedged_beyond_duration,
     modal_hedged,
     name_in,
     names,
@@ -430,6 +431,8 @@ def _hedge_check(clause: str, aligned: str, support: Sequence[Evidence]) -> tupl
     for part in parts:
         if hedged(part) and not hedged(clause):
             return "hedge", f"the evidence is hedged: {part.strip()!r}"
+        if hedged_beyond_duration(part) and not hedged_beyond_duration(clause):
+            return "hedge", f"the evidence is hedged by more than a duration: {part.strip()!r}"
         if modal_hedged(part) and not modal_hedged(clause):
             # "X could happen if Y" is not restated by "Z offered X if Y": a condition kept
             # does not keep the "could".

@@ -191,6 +191,26 @@ def test_the_facts_the_checks_read() -> None:
     ]
 
 
+def test_a_duration_does_not_stand_for_a_condition(verifier: Verifier) -> None:
+    """SmolLM2 in openai mode, from what the chain showed it: the boycott is under an "if" in
+    its only sentence; the claim's "temporary" is how long, not whether, so the "if" is
+    dropped. The claim that keeps the "if" stays."""
+    claim = (
+        "The sources said that the US and Venezuela had agreed to allow a temporary boycott "
+        "of Moscow's energy industry. Washington wants to identify alternative oil supplies "
+        "to fill the gap if it seeks a boycott from Russia."
+    )
+    claims, cuts = verifier.verify(
+        claim, [ev(n, text) for n, text in enumerate(ALL, 1)], "And what was it willing to give?"
+    )
+    assert [c.check for c in cuts] == ["hedge"]
+    assert "temporary boycott" in cuts[0].text
+    assert [c.text for c in claims] == [
+        "Washington wants to identify alternative oil supplies to fill the gap if it seeks a "
+        "boycott from Russia."
+    ]
+
+
 def test_a_claim_on_two_sentences_keeps_the_hedge_of_each(verifier: Verifier) -> None:
     """SmolLM2 in openai mode, from the two sentences it was shown: "allow" comes from the
     SWIFT sentence and drops its "willing to consider" (keeping "temporary" does not keep
