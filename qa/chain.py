@@ -352,6 +352,10 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         trace["cuts"] = [{"text": c.text, "check": c.check, "detail": c.detail} for c in cuts]
         if not claims:
             return self.fall_back(question, found, "unsupported", trace)
+        follow_up = found.follow_up
+        if follow_up is not None and follow_up.repeats(" ".join(c.text for c in claims)):
+            # What the previous answer already said does not answer the follow-up.
+            return self.fall_back(question, found, "repeated", trace)
         if self.policy.require_complete:
             # Complete with respect to what it cites: the key facts of those sentences.
             idf = found.idf or self.searcher.store.lexical_index().idf

@@ -25,6 +25,10 @@ _LEAD_IN = re.compile(r"^\s*(and|but|so|also|what about|how about|and what about
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 # A follow-up's new words must be this present in re-cited evidence.
 ANCHOR_SHARE = 0.5
+# Who reported it is no new answer: "The sources said that ..." restates what was said.
+_REPORTING = frozenset(
+    terms("source sources said says say told according reported mentioned mention added noted")
+)
 
 
 def is_follow_up(question: str) -> bool:
@@ -52,6 +56,8 @@ class FollowUp:
     question: str
     previous: str
     quotes: list[str]
+    # The previous answer as its reader saw it (markers and "Sources:" lines removed).
+    said: str = ""
 
     @property
     def standalone(self) -> str:
@@ -86,6 +92,16 @@ class FollowUp:
             ev.n = n
         return [*kept, *moved]
 
+    def repeats(self, text: str) -> bool:
+        """Whether ``text`` says nothing the previous answer did not: it answers nothing new
+        ("Who was his deputy?" answered "The delegation was led by Juan Gonzalez", "What does
+        that system do?" answered with the sentence already read, its "which facilitates
+        financial transactions" dropped)."""
+        if not self.said:
+            return False
+        before = set(terms(self.said)) | _REPORTING
+        return all(t in before for t in terms(text))
+
     def anchored(self, sentence: str) -> bool:
         """Whether ``sentence`` answers something new: it is not the sentence the previous
         answer rested on, or it holds most of what the follow-up newly asks about."""
@@ -105,4 +121,7 @@ def resolve(question: str, history: list[Turn]) -> FollowUp | None:
     if not previous or not is_follow_up(question):
         return None
     answer = next((t for t in reversed(history) if t.role == "assistant"), None)
-    return FollowUp(question, previous, quotes_of(answer) if answer is not None else [])
+    if answer is None:
+        return FollowUp(question, previous, [])
+    said = _MARKERS.sub("", answer.content.partition("\nSources:")[0]).strip()
+    return FollowUp(question, previous, quotes_of(answer), said)

@@ -90,3 +90,22 @@ def test_a_follow_up_on_the_same_sentence_must_be_anchored_in_it() -> None:
     assert [e.text for e in moved] == [EXPORTS, DELEGATION] and [e.n for e in moved] == [1, 2]
     talks = FollowUp("Who did she hold talks with?", "Who is his vice president?", [DELEGATION])
     assert talks.anchored(DELEGATION) and talks.addressed([DELEGATION])
+
+
+def test_an_answer_that_says_only_what_was_said_repeats_it() -> None:
+    """A follow-up "Who was his deputy?" answered with the leader already named, "What does
+    that system do?" answered with the sentence already read minus what the system does: no
+    answer."""
+    history = [
+        Turn(role="user", content="Who led the US delegation?"),
+        Turn(role="assistant", content=f"{DELEGATION} [1]", quotes=[DELEGATION]),
+    ]
+    follow_up = resolve("Who was his deputy in the delegation?", history)
+    assert follow_up is not None and follow_up.said == DELEGATION
+    assert follow_up.repeats("The sources said that the US delegation was led by Juan Gonzalez.")
+    assert not follow_up.repeats("His deputy was Carlos Ruiz, a State Department official.")
+    # Said briefly before, the same sentence's other facts are new.
+    brief = FollowUp("Who did she hold talks with?", "Who is Venezuela's vice president?",
+                     [DELEGATION], said="Delcy Rodriguez [1].")  # fmt: skip
+    assert not brief.repeats("She held talks with a US delegation led by Juan Gonzalez.")
+    assert not FollowUp("What did they offer?", "Who led it?", [DELEGATION]).repeats(DELEGATION)

@@ -149,3 +149,32 @@ def test_a_cut_answer_to_an_unanswerable_question_is_a_refusal_not_other_sentenc
     assert answer.abstained and answer.text == NOT_FOUND, answer.text
     assert answer.trace["fallback"] == "unsupported"
     assert answer.trace["fallback_gate"]["answer"] is False
+
+
+def test_a_capable_models_answer_to_a_follow_up_must_say_something_new(
+    tmp_path: Path,
+    data_dir: Path,
+    embeddings,  # type: ignore[no-untyped-def]
+) -> None:
+    """What SmolLM2 wrote behind openai mode for fu-5 and fu-3: each restates the previous
+    answer. The unanswerable one is refused; the other is answered from the documents (what
+    the system does is in the sentence the model shortened)."""
+    answers = [
+        {"question": "Who led the US delegation?",
+         "answer": "Juan Gonzalez and Ambassador James Story led the US delegation."},
+        {"question": "Who was his deputy in the delegation?",
+         "answer": "The sources said that the US delegation was led by Juan Gonzalez."},
+        {"question": "Which system might Venezuela be allowed to use?",
+         "answer": "The US officials were willing to consider temporarily allowing Venezuela "
+                   "to use the SWIFT system."},
+        {"question": "What does that system do?",
+         "answer": "The US officials are willing to consider temporarily allowing Venezuela "
+                   "to use the SWIFT system."},
+    ]  # fmt: skip
+    with served(answers, tmp_path, data_dir, embeddings) as service:
+        deputy = ask_conversation(service, [answers[0]["question"], answers[1]["question"]])
+        system = ask_conversation(service, [answers[2]["question"], answers[3]["question"]])
+    assert deputy.abstained and deputy.text == NOT_FOUND, deputy.text
+    assert deputy.trace["fallback"] == "repeated"
+    assert not system.abstained and "financial transactions" in system.text, system.text
+    assert system.trace["fallback"] == "repeated" and system.citations
