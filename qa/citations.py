@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from qa.checks import content_terms
 from qa.types import Citation
-from qa.verify import Claim, content_terms
+from qa.verify import Claim
 
 
 def key_terms(

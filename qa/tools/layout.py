@@ -28,6 +28,7 @@ LENGTH_CHECKED = (
     "qa/evidence.py",
     "qa/citations.py",
     "qa/verify.py",
+    "qa/checks.py",
     "qa/lexicon.py",
     "qa/answer_kind.py",
     "qa/extractive.py",

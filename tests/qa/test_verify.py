@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from qa.checks import agent_bindings, clauses
 from qa.evidence import Evidence
 from qa.lexicon import (
     antonym_swaps,
@@ -15,7 +16,7 @@ from qa.lexicon import (
     numbers,
     strengtheners,
 )
-from qa.verify import Verifier, agent_bindings, clauses
+from qa.verify import Verifier
 
 SWIFT = (
     "As a concession, the US officials were willing to consider temporarily allowing Venezuela "
