@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from qa.dates import DateError, DateRange, parse_iso_date
+from qa.lexicon import MONTH_ABBREVIATIONS, MONTHS
 
 OPEN_START = date.min  # the start of a window open to the past ("before June")
 
@@ -41,12 +42,10 @@ _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 _N = r"(?:\d{1,3}|" + "|".join(_NUMBERS) + ")"
 _UNIT = r"(?P<unit§>day|week|month|year)"
 _PERIOD = r"(?P<unit§>week|month|year)(?!\s+of\b)"  # not "the last week of March"
-_MONTH_FULL = (
-    "january|february|march|april|may|june|july|august|september|october|november|december"
-)
-_MONTH = (
-    r"(?:" + _MONTH_FULL + r"|(?:jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?)(?![a-z])"
-)
+_MONTH_FULL = "|".join(MONTHS)
+# Abbreviations, longest first ("sept" before "sep"); "may" is already a full name.
+_MONTH_SHORT = "|".join(sorted(set(MONTH_ABBREVIATIONS) - set(MONTHS), key=lambda m: (-len(m), m)))
+_MONTH = r"(?:" + _MONTH_FULL + r"|(?:" + _MONTH_SHORT + r")\.?)(?![a-z])"
 _DAY = r"(?<!\d)(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?(?!\d)"
 _YEAR = r"(?<![\d$£€#/.,])(?<!\d-)(?:19|20)\d{2}(?!\d|[-/.,]\d)"
 _MOD = r"(?:(?P<mod§>early|mid-?|late)\s*)?"
