@@ -354,8 +354,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             return self.fall_back(question, found, "unsupported", trace)
         follow_up = found.follow_up
         if follow_up is not None and follow_up.repeats(" ".join(c.text for c in claims)):
-            # What the previous answer already said does not answer the follow-up.
-            return self.fall_back(question, found, "repeated", trace)
+            return self.repeated(question, claims, follow_up, found, trace)
         if self.policy.require_complete:
             # Complete with respect to what it cites: the key facts of those sentences.
             idf = found.idf or self.searcher.store.lexical_index().idf
@@ -365,6 +364,22 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             if trace["completeness"] < MIN_COMPLETENESS:
                 return self.fall_back(question, found, "incomplete", trace)
         return Outcome(claims, verified=True)
+
+    def repeated(
+        self,
+        question: str,
+        claims: list[Claim],
+        follow_up: FollowUp,
+        found: Found,
+        trace: dict[str, Any],
+    ) -> Outcome:
+        """For a follow-up answered with only what the previous answer said: the sentences
+        it cites, whole, when they hold what the follow-up newly asks (the model dropped
+        that part); else the evidence answers (the fallback gate) or nothing does."""
+        sentences = list({id(ev): ev for c in claims for ev in c.evidence}.values())
+        if follow_up.addressed([ev.text for ev in sentences]):
+            return Outcome(extractive_claims(question, sentences), False, "repeated")
+        return self.fall_back(question, found, "repeated", trace)
 
     def fall_back(self, question: str, found: Found, why: str, trace: dict[str, Any]) -> Outcome:
         """The extractive answer in place of the model's, when the policy's fallback gate

@@ -177,4 +177,8 @@ def test_a_capable_models_answer_to_a_follow_up_must_say_something_new(
     assert deputy.abstained and deputy.text == NOT_FOUND, deputy.text
     assert deputy.trace["fallback"] == "repeated"
     assert not system.abstained and "financial transactions" in system.text, system.text
-    assert system.trace["fallback"] == "repeated" and system.citations
+    assert system.trace["fallback"] == "repeated"
+    # Its own cited sentence, whole: it holds what the follow-up newly asks ("system").
+    assert [c.quote for c in system.citations] == [
+        s for s in SAMPLE.read_text().split("\n") if "SWIFT system" in s
+    ]
