@@ -74,10 +74,8 @@ class FollowUp:
         return [t for t in dict.fromkeys(terms(self.question)) if t not in before]
 
     def _share(self, text_terms: set[str]) -> float:
-        """Share of the newly asked words in ``text_terms``. Plain counts: a follow-up is
-        short, and its generic verb ("give") is as much of it as its noun."""
-        new = self.new_terms()
-        return sum(t in text_terms for t in new) / len(new) if new else 1.0
+        """Share of the newly asked words in ``text_terms``."""
+        return _share(self.new_terms(), text_terms)
 
     def addressed(self, texts: list[str]) -> bool:
         """Whether the evidence mentions most of what the follow-up newly asks about."""
@@ -85,12 +83,25 @@ class FollowUp:
 
     def rerank(self, evidence: list[Evidence]) -> list[Evidence]:
         """Evidence with the previous answer's sentence moved last when it does not hold
-        what is newly asked: "What invasion has he defended?" wants a new sentence."""
+        what is newly asked ("What invasion has he defended?" wants a new sentence), and
+        the sentences that hold what the conversation has not said yet moved first ("What
+        did they discuss?" after the delegation's sentence wants the one that says what was
+        discussed, not the best-scored neighbour of the previous answer)."""
         kept = [ev for ev in evidence if self.anchored(ev.text)]
-        moved = [ev for ev in evidence if not self.anchored(ev.text)]
-        for n, ev in enumerate([*kept, *moved], start=1):
+        ordered = [*kept, *(ev for ev in evidence if not self.anchored(ev.text))]
+        unsaid = self.unsaid_terms()
+        if unsaid:
+            first = [ev for ev in ordered if _share(unsaid, set(terms(ev.text))) >= ANCHOR_SHARE]
+            ordered = [*first, *(ev for ev in ordered if not any(ev is f for f in first))]
+        for n, ev in enumerate(ordered, start=1):
             ev.n = n
-        return [*kept, *moved]
+        return ordered
+
+    def unsaid_terms(self) -> list[str]:
+        """The follow-up's words that neither the previous question nor the sentences its
+        answer cited hold: what it asks beyond the conversation so far."""
+        said = set(terms(self.previous)) | {t for quote in self.quotes for t in terms(quote)}
+        return [t for t in dict.fromkeys(terms(self.question)) if t not in said]
 
     def repeats(self, text: str) -> bool:
         """Whether ``text`` says nothing the previous answer did not: it answers nothing new
@@ -108,6 +119,12 @@ class FollowUp:
         if not self.quotes or not _same(sentence, self.quotes[0]):
             return True
         return self._share(set(terms(sentence))) >= ANCHOR_SHARE
+
+
+def _share(asked: list[str], text_terms: set[str]) -> float:
+    """Share of ``asked`` in ``text_terms``. Plain counts: a follow-up is short, and its
+    generic verb ("give") is as much of it as its noun."""
+    return sum(t in text_terms for t in asked) / len(asked) if asked else 1.0
 
 
 def _same(a: str, b: str) -> bool:

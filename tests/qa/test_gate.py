@@ -109,3 +109,22 @@ def test_an_answer_that_says_only_what_was_said_repeats_it() -> None:
                      [DELEGATION], said="Delcy Rodriguez [1].")  # fmt: skip
     assert not brief.repeats("She held talks with a US delegation led by Juan Gonzalez.")
     assert not FollowUp("What did they offer?", "Who led it?", [DELEGATION]).repeats(DELEGATION)
+
+
+def test_a_sentence_with_what_the_conversation_has_not_said_comes_first() -> None:
+    """ "What did they discuss?" after the delegation's sentence: the sentence that says what
+    was discussed leads, not a better-scored neighbour of the previous answer; a follow-up
+    whose words the conversation already holds keeps the order ("Who did she hold talks
+    with?": its "talks" are in the cited sentence)."""
+    talks = "In the talks, Washington sought guarantees of free presidential elections."
+    discussed = (
+        "US and Venezuelan officials have discussed the possibility of easing oil sanctions."
+    )
+    follow_up = FollowUp("What did they discuss?", "Who led the US delegation?", [DELEGATION])
+    assert follow_up.unsaid_terms() == ["discuss"]
+    ordered = follow_up.rerank([ev(1, DELEGATION), ev(2, talks), ev(3, discussed)])
+    assert [e.text for e in ordered] == [discussed, talks, DELEGATION]
+    assert [e.n for e in ordered] == [1, 2, 3]
+    held = FollowUp("Who did she hold talks with?", "Who is his vice president?", [DELEGATION])
+    ordered = held.rerank([ev(1, DELEGATION), ev(2, EXPORTS)])
+    assert [e.text for e in ordered] == [DELEGATION, EXPORTS]
