@@ -221,6 +221,7 @@ def with_plain_names(text: str) -> str:
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z.'’-]*|\d[\d,.]*%?|[$€£%]")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
+_POSSESSIVE = re.compile(r"['’]s$")
 _NAME = re.compile(
     r"(?<![\w’'])([A-Z][\w’'.-]*(?:\s+(?:of|de|del|la|van|von|al|bin)?\s*[A-Z][\w’'.-]*)*)"
 )
@@ -284,7 +285,8 @@ def has_date(text: str) -> bool:
     """A year, a month, a weekday, or a relative day ("yesterday", "last week")."""
     if _YEAR.search(text):
         return True
-    words = {w.lower().strip(".,") for w in _TOKEN.findall(text)}
+    # A possessive names the day too: "Saturday's meeting".
+    words = {_POSSESSIVE.sub("", w.lower().strip(".,")) for w in _TOKEN.findall(text)}
     months = set(MONTHS) | {m for m in MONTH_ABBREVIATIONS if len(m) > 3}
     return bool(words & (months | WEEKDAYS | TIME_WORDS))
 

@@ -46,6 +46,9 @@ def test_evidence_without_the_wanted_kind_cannot_answer() -> None:
     assert holds(Kind.AMOUNT, "A walrus can weigh 1500 kilograms.")
     assert holds(Kind.DATE, DELEGATION) and not holds(Kind.FUTURE_DATE, DELEGATION)
     assert holds(Kind.FUTURE_DATE, SECOND_ROUND)
+    # A possessive names the day ("When did they meet?" is answered here); not any 's.
+    assert holds(Kind.DATE, "Both sides used Saturday's meeting in Caracas.")
+    assert not holds(Kind.DATE, "Both sides used the ministry's meeting room.")
     assert kind_missing("How much oil does Venezuela export today?", [ev(1, EXPORTS)])
     assert kind_missing("When will the next round take place?", [ev(1, SECOND_ROUND)]) is None
 
