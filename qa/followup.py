@@ -23,7 +23,8 @@ _REFERRING = re.compile(
 )
 _LEAD_IN = re.compile(r"^\s*(and|but|so|also|what about|how about|and what about)\b", re.I)
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-# A follow-up's new words must be this present in re-cited evidence.
+# A follow-up's new words must be this present in re-cited evidence (and its unsaid words
+# in a sentence that leads the evidence).
 ANCHOR_SHARE = 0.5
 # Who reported it is no new answer: "The sources said that ..." restates what was said.
 _REPORTING = frozenset(
@@ -44,9 +45,14 @@ def quotes_of(turn: Turn) -> list[str]:
     without markers, and any "Sources:" lines an OpenAI-style client echoes back)."""
     if turn.quotes:
         return list(turn.quotes)
-    body, _, sources = turn.content.partition("\nSources:")
+    sources = turn.content.partition("\nSources:")[2]
     quoted = re.findall(r'"([^"\n]+)"', sources)
-    return quoted or [_MARKERS.sub("", body).strip()]
+    return quoted or [said_in(turn)]
+
+
+def said_in(turn: Turn) -> str:
+    """An assistant turn as its reader saw it: without markers or "Sources:" lines."""
+    return _MARKERS.sub("", turn.content.partition("\nSources:")[0]).strip()
 
 
 @dataclass
@@ -87,12 +93,11 @@ class FollowUp:
         the sentences that hold what the conversation has not said yet moved first ("What
         did they discuss?" after the delegation's sentence wants the one that says what was
         discussed, not the best-scored neighbour of the previous answer)."""
-        kept = [ev for ev in evidence if self.anchored(ev.text)]
-        ordered = [*kept, *(ev for ev in evidence if not self.anchored(ev.text))]
+        # Stable sorts: within each group the relevance order stays.
+        ordered = sorted(evidence, key=lambda ev: not self.anchored(ev.text))
         unsaid = self.unsaid_terms()
         if unsaid:
-            first = [ev for ev in ordered if _share(unsaid, set(terms(ev.text))) >= ANCHOR_SHARE]
-            ordered = [*first, *(ev for ev in ordered if not any(ev is f for f in first))]
+            ordered.sort(key=lambda ev: _share(unsaid, set(terms(ev.text))) < ANCHOR_SHARE)
         for n, ev in enumerate(ordered, start=1):
             ev.n = n
         return ordered
@@ -140,5 +145,4 @@ def resolve(question: str, history: list[Turn]) -> FollowUp | None:
     answer = next((t for t in reversed(history) if t.role == "assistant"), None)
     if answer is None:
         return FollowUp(question, previous, [])
-    said = _MARKERS.sub("", answer.content.partition("\nSources:")[0]).strip()
-    return FollowUp(question, previous, quotes_of(answer), said)
+    return FollowUp(question, previous, quotes_of(answer), said_in(answer))

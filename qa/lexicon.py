@@ -348,16 +348,23 @@ def negated(text: str) -> bool:
     return "n't" in lowered or any(w in NEGATIONS for w in _words(text))
 
 
+def _hedged_except(
+    text: str, words: frozenset[str] = frozenset(), phrases: tuple[str, ...] = ()
+) -> bool:
+    """Hedged by a hedge word or phrase other than ``words`` and ``phrases``."""
+    if any(w in HEDGES and w not in words for w in _words(text)):
+        return True
+    return _phrases(text, tuple(p for p in _PHRASE_HEDGES if p not in phrases))
+
+
 def hedged(text: str) -> bool:
-    return any(w in HEDGES for w in _words(text)) or _phrases(text, _PHRASE_HEDGES)
+    return _hedged_except(text)
 
 
 def hedged_beyond_duration(text: str) -> bool:
     """Hedged by more than a duration: "temporary" says how long, not whether, so it does
     not stand for the "if" of "if it seeks a boycott"."""
-    if any(w in HEDGES and w not in DURATIONS for w in _words(text)):
-        return True
-    return _phrases(text, tuple(p for p in _PHRASE_HEDGES if p not in _PHRASE_DURATIONS))
+    return _hedged_except(text, DURATIONS, _PHRASE_DURATIONS)
 
 
 def modal_hedged(text: str) -> bool:
@@ -365,12 +372,7 @@ def modal_hedged(text: str) -> bool:
     only by a condition ("if", "in case") or a duration ("temporarily", "for a time"): "had
     agreed to allow a temporary boycott" keeps the duration and drops the "willing to
     consider"."""
-    if any(w in HEDGES and w not in CONDITIONALS and w not in DURATIONS for w in _words(text)):
-        return True
-    others = tuple(
-        p for p in _PHRASE_HEDGES if p not in _PHRASE_CONDITIONALS and p not in _PHRASE_DURATIONS
-    )
-    return _phrases(text, others)
+    return _hedged_except(text, CONDITIONALS | DURATIONS, _PHRASE_CONDITIONALS + _PHRASE_DURATIONS)
 
 
 def strengtheners(text: str) -> set[str]:
