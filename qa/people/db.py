@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from qa.config import Settings
 
 _WRITE = "citeqa_write"
+_SINGLE = "citeqa_single"
 # Any fixed 64-bit number, the same in every citeqa process: the migration lock's key.
 _MIGRATION_LOCK = 0x63697465_71610001
 # Seconds a writer waits for SQLite's write lock before giving up.
@@ -77,6 +78,17 @@ class Database:
         with self.engine.connect() as conn, conn.execution_options(**{_WRITE: True}).begin():
             yield conn
 
+    @contextmanager
+    def single(self) -> Iterator[Connection]:
+        """A connection for one statement that is its own transaction: no BEGIN and COMMIT
+        of ours around it (on PostgreSQL no round trips for them; on SQLite the statement
+        takes the write lock itself and holds it only while it runs)."""
+        options: dict[str, Any] = {_SINGLE: True}
+        if self.dialect == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        with self.engine.connect() as conn, conn.execution_options(**options).begin():
+            yield conn
+
     def migrate(self) -> None:
         """Bring the schema to the newest revision (``alembic upgrade head``), under a lock."""
         config = Config()
@@ -115,8 +127,10 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get(_WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(_SINGLE, False):
+            return  # autocommit: the statement is its own transaction
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, False) else "BEGIN")
 
     return engine
 

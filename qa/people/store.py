@@ -4,11 +4,16 @@ A user sees a conversation when they may read every collection its answers came 
 either own it or it has a live share. Anything else looks like a missing conversation
 (:class:`NotFound`, HTTP 404), so ids and tokens reveal nothing to the wrong user.
 
-Turn numbers come from ``conversations.turn_count``, incremented by the append's first
-statement. That UPDATE holds the row lock on PostgreSQL (a concurrent append waits, then
-sees the new count) and SQLite's write lock (``BEGIN IMMEDIATE``), so appends from several
-processes are serialized per conversation: no number is lost or handed out twice. The
-unique (conversation, number) constraint backs this up.
+Turn numbers come from ``conversations.turn_count``. The first append of a conversation
+(and the first with a new collection) in a process increments it in a write transaction that
+also titles the conversation and lists the collection: the UPDATE holds the row lock on
+PostgreSQL (a concurrent append waits, then sees the new count) and SQLite's write lock
+(``BEGIN IMMEDIATE``). Later appends need neither title nor collection, so they are one
+statement that is its own transaction (no BEGIN/COMMIT round trips): on PostgreSQL a CTE
+whose UPDATE takes the same row lock, on SQLite ``INSERT ... SELECT turn_count + 1`` under
+the write lock the statement holds, with migration 0002's trigger advancing the count. Either
+way appends from several processes are serialized per conversation: no number is lost or
+handed out twice. The unique (conversation, number) constraint backs this up.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import math
 import secrets
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Boolean, Row, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -25,7 +30,16 @@ from qa.people.access import Policy
 from qa.people.db import Database
 from qa.people.export import conversation_json, conversation_markdown
 from qa.people.identity import User
-from qa.people.models import Base, Conversation, Feedback, Share, Turn, UTCDateTime, utcnow
+from qa.people.models import (
+    Base,
+    Conversation,
+    Feedback,
+    JSONDoc,
+    Share,
+    Turn,
+    UTCDateTime,
+    utcnow,
+)
 from qa.people.models import User as UserRow
 from qa.people.records import (
     MAX_TITLE,
@@ -57,6 +71,30 @@ _COUNT_TURN = (
     .returning(_conv.turn_count, _conv.collections)
 )
 _ADD_TURN = insert(_turns)
+# The whole append as one statement that is its own transaction, when the conversation
+# already has a title and the answer's collection (see ConversationStore.append_turn): on
+# SQLite the trigger of migration 0002 advances the count the INSERT read; on PostgreSQL
+# the UPDATE takes the row lock first, so concurrent appends are numbered one after another.
+_ONE_STATEMENT = {
+    "sqlite": "INSERT INTO turns "
+    "(conversation_id, number, question, answer, abstained, collection, created_at) "
+    "SELECT id, turn_count + 1, :question, :answer, :abstained, :collection, :created_at "
+    "FROM conversations WHERE id = :b_id AND owner = :b_owner RETURNING number",
+    "postgresql": "WITH bumped AS (UPDATE conversations "
+    "SET turn_count = turn_count + 1, updated_at = :created_at "
+    "WHERE id = :b_id AND owner = :b_owner RETURNING id, turn_count) "
+    "INSERT INTO turns "
+    "(conversation_id, number, question, answer, abstained, collection, created_at) "
+    "SELECT id, turn_count, :question, :answer, :abstained, :collection, :created_at "
+    "FROM bumped RETURNING number",
+}
+_ONE_STATEMENT_PARAMS = (
+    bindparam("answer", type_=JSONDoc),
+    bindparam("created_at", type_=UTCDateTime()),
+    bindparam("abstained", type_=Boolean()),
+)
+# How many (conversation, collection) pairs a store remembers as settled.
+_SETTLED_MAX = 10_000
 
 
 def _text(text: str) -> str:
@@ -110,6 +148,10 @@ class ConversationStore:
     def __init__(self, db: Database, policy: Policy) -> None:
         self.db = db
         self.policy = policy
+        # (conversation, collection) pairs whose conversation has a title and lists the
+        # collection: both only ever stay so, so a later append needs neither (one statement).
+        self._settled: set[tuple[str, str | None]] = set()
+        self._one_statement = text(_ONE_STATEMENT[db.dialect]).bindparams(*_ONE_STATEMENT_PARAMS)
 
     # --- conversations --------------------------------------------------------------------
 
@@ -195,16 +237,44 @@ class ConversationStore:
         if collection is not None and not self.policy.can_read(user, collection):
             raise Forbidden(f"{user.name} may not read {collection!r}")
         now = utcnow()
+        values = {
+            "question": _text(answer.question),
+            "answer": answer_json(answer),
+            "abstained": answer.abstained,
+            "collection": collection,
+            "created_at": now,
+        }
+        key = (conversation_id, collection)
+        if key in self._settled:
+            number = self._append_one(user, conversation_id, values)
+        else:
+            number = self._append_first(user, conversation_id, values, _title(answer.question))
+            if len(self._settled) >= _SETTLED_MAX:
+                self._settled.clear()
+            self._settled.add(key)
+        return TurnRecord(number=number, question=values["question"], answer=answer, created_at=now)
+
+    def _append_one(self, user: User, conversation_id: str, values: dict[str, Any]) -> int:
+        """The append as one statement (the conversation has its title and collection)."""
+        with self.db.single() as conn:
+            number = conn.execute(
+                self._one_statement, {**values, "b_id": conversation_id, "b_owner": user.name}
+            ).scalar_one_or_none()
+        if number is None:
+            raise NotFound("no such conversation")
+        return int(number)
+
+    def _append_first(
+        self, user: User, conversation_id: str, values: dict[str, Any], title: str
+    ) -> int:
+        """The append that may also title the conversation and add the collection to it."""
+        collection = values["collection"]
         with self.db.write() as conn:
             counted = conn.execute(
                 _COUNT_TURN,
-                {
-                    "b_id": conversation_id,
-                    "b_owner": user.name,
-                    "b_now": now,
-                    "b_title": _title(answer.question),
-                },
-            ).one_or_none()
+                {"b_id": conversation_id, "b_owner": user.name, "b_now": values["created_at"],
+                 "b_title": title},
+            ).one_or_none()  # fmt: skip
             if counted is None:
                 raise NotFound("no such conversation")
             number, collections = counted
@@ -214,21 +284,9 @@ class ConversationStore:
                     .where(C.id == conversation_id)
                     .values(collections=[*collections, collection])
                 )
-            conn.execute(
-                _ADD_TURN,
-                {
-                    "conversation_id": conversation_id,
-                    "number": number,
-                    "question": _text(answer.question),
-                    "answer": answer_json(answer),
-                    "abstained": answer.abstained,
-                    "collection": collection,
-                    "created_at": now,
-                },
-            )
-        return TurnRecord(
-            number=number, question=_text(answer.question), answer=answer, created_at=now
-        )
+            row = {**values, "conversation_id": conversation_id, "number": number}
+            conn.execute(_ADD_TURN, row)
+        return int(number)
 
     def history(self, user: User, conversation_id: str) -> list[Message]:
         """The conversation as chat messages (user, assistant, ...) for follow-up questions."""

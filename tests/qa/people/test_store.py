@@ -218,3 +218,40 @@ def test_nul_characters_are_stored_as_replacement_characters(store: Conversation
     assert turn.answer.citations[0].quote == "A\ufffdB"
     assert turn.answer.trace["odd\ufffdkey"] == "v\ufffd"
     assert store.get(ALICE, conversation.id).title == "Who\ufffd offered?"
+
+
+def test_later_turns_are_one_statement_that_advances_the_conversation(
+    store: ConversationStore, database: Database
+) -> None:
+    """The first turn titles the conversation and lists its collection; later turns to the
+    same collection are one statement (migration 0002's trigger on SQLite, a CTE on
+    PostgreSQL) that must still number the turn and move the conversation up."""
+    first, second = store.create(ALICE), store.create(ALICE)
+    for _ in range(3):
+        store.append_turn(ALICE, first.id, cited_answer(), "news")
+    time.sleep(0.01)
+    last = store.append_turn(ALICE, second.id, cited_answer("Who led the talks?"), "news")
+    time.sleep(0.01)
+    fourth = store.append_turn(ALICE, first.id, cited_answer("And then?"), "news")
+    assert (last.number, fourth.number) == (1, 4)
+    view = store.get(ALICE, first.id)
+    assert [t.number for t in view.turns] == [1, 2, 3, 4]
+    assert view.turn_count == 4
+    assert view.title == "What concessions did the US offer?"  # the first question's
+    assert view.updated_at == fourth.created_at
+    assert [c.id for c in store.list_for(ALICE)] == [first.id, second.id]
+    store.append_turn(ALICE, first.id, cited_answer(), "sports")  # a new collection is listed
+    assert store.get(ALICE, first.id).collections == ["news", "sports"]
+
+
+def test_an_append_to_a_conversation_deleted_elsewhere_saves_nothing(
+    store: ConversationStore, database: Database
+) -> None:
+    conversation = store.create(ALICE)
+    store.append_turn(ALICE, conversation.id, cited_answer(), "news")
+    other_process = ConversationStore(database, store.policy)
+    other_process.delete(ALICE, conversation.id)
+    with pytest.raises(NotFound):
+        store.append_turn(ALICE, conversation.id, cited_answer(), "news")
+    with database.read() as conn:
+        assert conn.execute(select(func.count()).select_from(Turn)).scalar_one() == 0
