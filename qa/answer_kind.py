@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 
-from qa.lexicon import has_count, has_date, has_quantity, names
+from qa.lexicon import has_count, has_date, has_quantity, names, normalize_number
 
 
 class Kind(StrEnum):
@@ -42,18 +42,26 @@ _RULES = [
     (re.compile(r"^\s*(?:who|whom|whose)\b", re.I), Kind.NAME),
 ]  # fmt: skip
 _HOLDS: dict[Kind, Callable[[str], bool]] = {
-    Kind.AMOUNT: lambda text: has_quantity(text) or (has_count(text) and _duration(text)),
+    Kind.AMOUNT: lambda text: has_quantity(text) or _duration(text),
     Kind.COUNT: has_count,
     Kind.DATE: has_date,
     Kind.FUTURE_DATE: lambda text: has_date(text) and bool(_FUTURE.search(text)),
     Kind.NAME: lambda text: bool(names(text)),
     Kind.ANY: lambda text: True,
 }
-_DURATION = re.compile(r"\b(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b", re.I)
+_DURATION = re.compile(r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)", re.I)
+_WORD = re.compile(r"[\w.,%-]+")
 
 
 def _duration(text: str) -> bool:
-    return bool(_DURATION.search(text))
+    """A number of time units ("about 40 years", "two more weeks"): "two sources said ...
+    in recent days" is a count and a time word, not a duration."""
+    words = [w.strip(".,") for w in _WORD.findall(text)]
+    return any(
+        normalize_number(word) is not None
+        and any(_DURATION.fullmatch(w) for w in words[i + 1 : i + 3])
+        for i, word in enumerate(words)
+    )
 
 
 def wanted(question: str) -> Kind:

@@ -3,8 +3,9 @@ claim's support, then asks these): numbers and proper names must appear in the e
 the question); negation must match; a hedge of the evidence ("willing to consider", "if")
 may not be dropped, nor a claim strengthened ("all", "permanently"); no antonym may replace
 an evidence term; the question's words a claim restates must be in its evidence; a name
-keeps the role the evidence binds it to ("led by X") and only who speaks in the evidence
-speaks in a claim. Also the claim-text helpers both modules read: content words, clauses.
+keeps the role the evidence binds it to ("led by X"), only who speaks in the evidence
+speaks in a claim, and a name the evidence has acted on does not act in the claim. Also
+the claim-text helpers both modules read: content words, clauses.
 """
 
 from __future__ import annotations
@@ -239,17 +240,20 @@ def _negation_check(
     return None
 
 
-def _hedge_check(clause: str, aligned: str, support: Sequence[Evidence]) -> tuple[str, str] | None:
-    """A hedge of the evidence the claim restates stays in the claim. With two supporting
-    sentences, each one's restated part counts: "agreed to allow a temporary boycott"
-    drops the "willing to consider" of the one it takes "allow" from."""
+def _hedge_check(
+    claim: str, aligned: str, support: Sequence[Evidence], clause: str
+) -> tuple[str, str] | None:
+    """A hedge of the evidence the claim restates stays in the claim (``claim``: the clause
+    with the claim's clauses before it). With two supporting sentences, each one's restated
+    part counts: "agreed to allow a temporary boycott" drops the "willing to consider" of
+    the one it takes "allow" from."""
     parts = [aligned] if len(support) < 2 else [_aligned_clause(clause, [ev]) for ev in support]
     for part in parts:
-        if hedged(part) and not hedged(clause):
+        if hedged(part) and not hedged(claim):
             return "hedge", f"the evidence is hedged: {part.strip()!r}"
-        if hedged_beyond_duration(part) and not hedged_beyond_duration(clause):
+        if hedged_beyond_duration(part) and not hedged_beyond_duration(claim):
             return "hedge", f"the evidence is hedged by more than a duration: {part.strip()!r}"
-        if modal_hedged(part) and not modal_hedged(clause):
+        if modal_hedged(part) and not modal_hedged(claim):
             # "X could happen if Y" is not restated by "Z offered X if Y": a condition kept
             # does not keep the "could".
             return "hedge", f"the evidence says it might be, not that it is: {part.strip()!r}"
@@ -293,11 +297,74 @@ def _roles_check(clause: str, context: Context) -> tuple[str, str] | None:
     return None
 
 
+# Acts two sides do together: either may be the subject ("Maduro held talks with the US
+# delegation" restates "A US delegation ... held talks ... with Maduro").
+_MUTUAL = frozenset(
+    stem(w)
+    for w in """meet meeting met talk talks negotiate negotiation discuss discussion agree
+    agreement deal trade exchange""".split()
+)
+
+
+# "... was allowed", "could be temporarily allowed": the subject is acted on.
+_PASSIVE = re.compile(r"\b(?:be|is|are|was|were|been|being|get|gets|got)\s+(?:\w+ly\s+)?$", re.I)
+
+
+def _sides(
+    text: str, term: str, known: frozenset[str] = frozenset()
+) -> tuple[set[str], set[str]] | None:
+    """The names before and after the first word of ``text`` whose stem is ``term`` (None
+    when there is none, or it is passive: "led by X" names its actor after it, "X was
+    allowed" its patient before it). A sentence's
+    first word counts as a name when ``known`` has it ("Venezuela would consider ...")."""
+    for match in re.finditer(r"[\w’'-]+", text):
+        if stem(match.group(0).lower()) != term:
+            continue
+        before = text[: match.start()]
+        if re.match(r"\s+by\b", text[match.end() :]) or _PASSIVE.search(before):
+            return None
+        return names(before) | (names(f"and {before}") & known), names(text[match.end() :])
+    return None
+
+
+def _subject_check(clause: str, support: Sequence[Evidence]) -> tuple[str, str] | None:
+    """A name that comes before an act in the claim but only after it in the evidence's
+    clause, whose actors are others, has changed sides: "Venezuela's government should
+    consider ..." restating "the US officials were willing to consider ... allowing
+    Venezuela to use ..."."""
+    known = frozenset(n for ev in support for n in names(ev.text))
+    for term in dict.fromkeys(content_terms(clause)):
+        claimed = None if term in _MUTUAL else _sides(clause, term, known)
+        if claimed is None or not claimed[0]:
+            continue
+        for ev in support:
+            for part in clauses(ev.text):
+                held = _sides(part, term)
+                if held is None or not held[0] or claimed[0] & held[0]:
+                    continue
+                moved = sorted(claimed[0] & held[1])
+                if moved:
+                    return "role", f"{moved[0]!r} acts in the claim where the evidence acts on it"
+    return None
+
+
+# A clause that continues the one before it ("..., to move money", "..., which ..."): that
+# clause's hedge reaches it. One with its own subject and verb ("..., and will ...") must
+# carry its own.
+_CONTINUES = re.compile(r"^\s*(?:to|which|that|so|in order to|\w+ing)\b", re.I)
+
+
 def hard_check(
-    clause: str, support: Sequence[Evidence], context: Context, close: bool = False
+    clause: str,
+    support: Sequence[Evidence],
+    context: Context,
+    close: bool = False,
+    before: str = "",
 ) -> tuple[str, str] | None:
     """The first hard check ``clause`` fails on its ``support``, as (check, detail), or
-    None. ``close``: the claim is a close paraphrase of its support (see the anchor check)."""
+    None. ``close``: the claim is a close paraphrase of its support (see the anchor check).
+    ``before``: the claim's earlier clauses; a hedge there reaches this one, as in the
+    evidence ("willing to consider allowing X, to move money ...")."""
     failure = _anchor_check(clause, support, context, close)
     if failure:
         return failure
@@ -306,8 +373,14 @@ def hard_check(
         if failure:
             return failure
     aligned = _aligned_clause(clause, support)
-    for check_ in (_negation_check, _hedge_check, _strength_check, _antonym_check):
+    governed = f"{before} {clause}" if _CONTINUES.match(clause) else clause
+    failure = _negation_check(clause, aligned, support) or _hedge_check(
+        governed, aligned, support, clause
+    )
+    if failure:
+        return failure
+    for check_ in (_strength_check, _antonym_check):
         failure = check_(clause, aligned, support)
         if failure:
             return failure
-    return _roles_check(clause, context)
+    return _roles_check(clause, context) or _subject_check(clause, support)

@@ -45,6 +45,10 @@ def pick(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
     best = (fitting or pool)[0]
     explanatory = bool(_EXPLANATORY.search(question))
     limit, ratio = (3 if explanatory else 2), CLOSE
+    # A question after one kind of fact (who, when, how much...) gets a second sentence only
+    # when it holds that kind too: "The meeting came as ..." adds nothing to "When did the
+    # meeting take place?".
+    typed = fitting and kind is not Kind.ANY and not explanatory
     chosen = [best]
     said = set(terms(best.text))
     for ev in pool:
@@ -52,6 +56,8 @@ def pick(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
             break
         new = set(terms(ev.text)) - said
         if ev is best or ev.score < ratio * best.score or len(new) < 3:
+            continue
+        if typed and not holds(kind, ev.text):
             continue
         chosen.append(ev)
         said |= new

@@ -10,9 +10,11 @@ sentence by what it newly asks ("his deputy" is not in a sentence that names no 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa.evidence import Evidence
+from qa.evidence import SYNONYM_CREDIT, Evidence
+from qa.lexicon import REPORTING_TERMS, synonym_stems
 from qa.types import Turn
 from vectorstore.tokens import terms
 
@@ -27,9 +29,6 @@ _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 # in a sentence that leads the evidence).
 ANCHOR_SHARE = 0.5
 # Who reported it is no new answer: "The sources said that ..." restates what was said.
-_REPORTING = frozenset(
-    terms("source sources said says say told according reported mentioned mention added noted")
-)
 
 
 def is_follow_up(question: str) -> bool:
@@ -84,8 +83,10 @@ class FollowUp:
         return _share(self.new_terms(), text_terms)
 
     def addressed(self, texts: list[str]) -> bool:
-        """Whether the evidence mentions most of what the follow-up newly asks about."""
-        return self._share({t for text in texts for t in terms(text)}) >= ANCHOR_SHARE
+        """Whether the evidence mentions most of what the follow-up newly asks about, in
+        its words or the news synonyms of them ("offer": "As a concession, ...")."""
+        held = {t for text in texts for t in terms(text)}
+        return _share(self.new_terms(), held, synonyms=True) >= ANCHOR_SHARE
 
     def rerank(self, evidence: list[Evidence]) -> list[Evidence]:
         """Evidence with the previous answer's sentence moved last when it does not hold
@@ -97,10 +98,23 @@ class FollowUp:
         ordered = sorted(evidence, key=lambda ev: not self.anchored(ev.text))
         unsaid = self.unsaid_terms()
         if unsaid:
-            ordered.sort(key=lambda ev: _share(unsaid, set(terms(ev.text))) < ANCHOR_SHARE)
+            ordered.sort(key=lambda ev: _tier(unsaid, set(terms(ev.text))))
         for n, ev in enumerate(ordered, start=1):
             ev.n = n
         return ordered
+
+    def leading(self, evidence: Sequence[Evidence]) -> int:
+        """How many sentences lead the reranked evidence by holding what the conversation
+        has not said yet (they are alike in that; their order among them is by score)."""
+        unsaid = self.unsaid_terms()
+        if not unsaid:
+            return 0
+        count = 0
+        for ev in evidence:
+            if _tier(unsaid, set(terms(ev.text))) == _NOT_HELD:
+                break
+            count += 1
+        return count
 
     def unsaid_terms(self) -> list[str]:
         """The follow-up's words that neither the previous question nor the sentences its
@@ -115,7 +129,7 @@ class FollowUp:
         financial transactions" dropped)."""
         if not self.said:
             return False
-        before = set(terms(self.said)) | _REPORTING
+        before = set(terms(self.said)) | REPORTING_TERMS
         return all(t in before for t in terms(text))
 
     def anchored(self, sentence: str) -> bool:
@@ -126,10 +140,32 @@ class FollowUp:
         return self._share(set(terms(sentence))) >= ANCHOR_SHARE
 
 
-def _share(asked: list[str], text_terms: set[str]) -> float:
+def _share(asked: list[str], text_terms: set[str], synonyms: bool = False) -> float:
     """Share of ``asked`` in ``text_terms``. Plain counts: a follow-up is short, and its
-    generic verb ("give") is as much of it as its noun."""
-    return sum(t in text_terms for t in asked) / len(asked) if asked else 1.0
+    generic verb ("give") is as much of it as its noun. With ``synonyms``, a word the text
+    has only a news synonym of counts for ``SYNONYM_CREDIT``."""
+    if not asked:
+        return 1.0
+    related = synonym_stems() if synonyms else {}
+    held = 0.0
+    for t in asked:
+        if t in text_terms:
+            held += 1.0
+        elif related.get(t, frozenset()) & text_terms:
+            held += SYNONYM_CREDIT
+    return held / len(asked)
+
+
+# Sentences that hold the unsaid words lead, then those holding synonyms of them.
+_IN_WORDS, _IN_SYNONYMS, _NOT_HELD = 0, 1, 2
+
+
+def _tier(unsaid: list[str], text_terms: set[str]) -> int:
+    if _share(unsaid, text_terms) >= ANCHOR_SHARE:
+        return _IN_WORDS
+    if _share(unsaid, text_terms, synonyms=True) >= ANCHOR_SHARE:
+        return _IN_SYNONYMS
+    return _NOT_HELD
 
 
 def _same(a: str, b: str) -> bool:

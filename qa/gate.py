@@ -69,10 +69,16 @@ class GateWeights:
 
 
 def gate_signals(evidence: Sequence[Evidence]) -> dict[str, float]:
-    """The signals of the best evidence sentence, as the gate weighs them."""
-    top = evidence[0]
+    """The signals of the best-scored evidence sentence, as the gate weighs them (a
+    follow-up's evidence is reordered to lead with what it newly asks; how strongly the
+    documents match is still their best sentence's score)."""
+    top = max(evidence, key=lambda ev: ev.score)
     names_ = ("dense", "max_dense", "agree", "dense_z", "lexical_z")
     return {"score": top.score, **{k: float(top.signals.get(k, 0.0)) for k in names_}}
+
+
+# The most sentences a follow-up's kind check looks at (the extractive answer's pool).
+KIND_DEPTH_MAX = 4
 
 
 def kind_missing(question: str, evidence: Sequence[Evidence], depth: int = 2) -> Kind | None:
@@ -119,7 +125,11 @@ class CalibratedGate:
         unknown = names_missing(question, evidence)
         if unknown:
             return verdict(False, f"the documents do not mention {', '.join(unknown)}")
-        missing = kind_missing(question, evidence)
+        # A follow-up's evidence is led by the sentences that hold what it newly asks: any
+        # of them may hold the kind ("When did they meet?": the third "meeting" sentence
+        # says Saturday).
+        depth = max(2, min(follow_up.leading(evidence), KIND_DEPTH_MAX)) if follow_up else 2
+        missing = kind_missing(question, evidence, depth)
         if missing is not None:
             return verdict(False, f"the question wants a {missing}; the evidence has none")
         if follow_up is not None and not follow_up.addressed([ev.text for ev in evidence]):

@@ -30,7 +30,7 @@ UNITS = frozenset(
     bolivars barrel barrels bpd tonne tonnes ton tons kilogram kilograms kg gram grams mile miles
     kilometre kilometres kilometer kilometers km metre metres meter meters acre acres hectare
     hectares litre litres liter liters gallon gallons watt watts megawatt megawatts cubic
-    square points point""".split()
+    square points point degree degrees celsius fahrenheit""".split()
 )
 MONTHS = {
     m: i
@@ -86,6 +86,13 @@ ANTONYMS = [
     ("include", "exclude"), ("add", "remove"), ("appoint", "dismiss"), ("elect", "defeat"),
     ("progress", "setback"), ("sign", "reject"), ("confirm", "deny"),
 ]  # fmt: skip
+# Who reported it, in a news sentence's own words: a claim made of these alone (and the
+# question's words) asserts nothing; a follow-up's answer is not new by them.
+REPORTING_TERMS = frozenset(
+    stem(w)
+    for w in "source sources said says say told according reported mentioned mention added "
+    "noted".split()
+)
 # Words news prose uses for the same act or thing: a question in a reader's words ("What
 # was Washington offering?") meets the article's ("As a concession, ..."). A match through
 # this list counts for part of a word match (``evidence.SYNONYM_CREDIT``). Written for
@@ -267,6 +274,8 @@ def numbers(text: str) -> set[str]:
 
 def has_quantity(text: str) -> bool:
     """An amount: a number with a unit, a currency, a percentage or a scale word."""
+    if _DEGREES.search(text):
+        return True
     tokens = [t.lower().strip(".,;:'’") for t in _TOKEN.findall(text)]
     for i, token in enumerate(tokens):
         if normalize_number(token) is None and token not in SCALES:
@@ -275,6 +284,9 @@ def has_quantity(text: str) -> bool:
         if any(w in UNITS or w in SCALES or w.endswith("%") for w in window):
             return True
     return False
+
+
+_DEGREES = re.compile(r"\d\s*°")
 
 
 def has_count(text: str) -> bool:

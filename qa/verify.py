@@ -19,6 +19,7 @@ import numpy as np
 from qa.checks import Context, clauses, content_terms, hard_check
 from qa.chunking import split_sentences
 from qa.evidence import Embed, Evidence
+from qa.lexicon import REPORTING_TERMS
 from vectorstore.tokens import STOPWORDS, words
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -59,6 +60,16 @@ class Thresholds:
     word: float = 0.4
 
 
+def without_labels(answer: str, evidence: Sequence[Evidence]) -> str:
+    """The answer without the evidence labels of the prompt a model copied ("(Reuters
+    2022-03-07 us venezuela talks, 2022-03-08)"): a source's title and a date claim nothing,
+    and its words would count as support for a fragment."""
+    titles = {ev.title for ev in evidence if len(ev.title.split()) >= 2}
+    for title in sorted(titles, key=len, reverse=True):
+        answer = re.sub(rf"\(\s*{re.escape(title)}\s*(?:,[^()]*)?\)", " ", answer)
+    return answer
+
+
 class Verifier:
     """Checks answer text against the evidence it was written from."""
 
@@ -73,6 +84,7 @@ class Verifier:
         context = Context.build(evidence, question, self.embed)
         claims: list[Claim] = []
         cuts: list[Cut] = []
+        answer = without_labels(answer, evidence)
         for start, end in split_sentences(answer):
             raw = answer[start:end]
             whole = _MARKER.sub("", raw).strip()
@@ -97,10 +109,13 @@ class Verifier:
         kept, scores, used = "", [], []  # type: tuple[str, list[float], list[Evidence]]
         parts = clauses(sentence)
         for n, clause in enumerate(parts):
-            if not [t for t in content_terms(clause) if t not in context.question_terms]:
-                kept += clause  # nothing claimed beyond the question's own words
+            # Nothing claimed beyond the question's own words and who reported it ("The
+            # source says:"): kept as the claim's glue, not judged, and no claim alone.
+            asserted = [t for t in content_terms(clause) if t not in context.question_terms]
+            if not [t for t in asserted if t not in REPORTING_TERMS]:
+                kept += clause
                 continue
-            score, support, failure = self._check(clause, context)
+            score, support, failure = self._check(clause, context, kept)
             if failure is not None:
                 rest = "".join(parts[n:]).strip()
                 return self._finish(kept, scores, used, Cut(rest, *failure))
@@ -121,9 +136,10 @@ class Verifier:
         return kept, min(scores), used, cut
 
     def _check(
-        self, clause: str, context: Context
+        self, clause: str, context: Context, before: str = ""
     ) -> tuple[float, list[Evidence], tuple[str, str] | None]:
-        """(support, supporting evidence, failure as (check, detail) or None)."""
+        """(support, supporting evidence, failure as (check, detail) or None); ``before``:
+        the claim's clauses before this one, whose hedge reaches it."""
         found = self._support(clause, context)
         support, score = found.evidence, found.score
         if not support:
@@ -134,7 +150,7 @@ class Verifier:
             if new:
                 return score, support, ("support", f"nothing in the evidence for {', '.join(new)}")
         close = found.dense >= limits.strong_dense
-        return score, support, hard_check(clause, support, context, close)
+        return score, support, hard_check(clause, support, context, close, before)
 
     def _support(self, clause: str, context: Context) -> _Support:
         """The best single sentence, or pair, supporting the clause (empty when none does).

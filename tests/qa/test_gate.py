@@ -49,6 +49,15 @@ def test_evidence_without_the_wanted_kind_cannot_answer() -> None:
     # A possessive names the day ("When did they meet?" is answered here); not any 's.
     assert holds(Kind.DATE, "Both sides used Saturday's meeting in Caracas.")
     assert not holds(Kind.DATE, "Both sides used the ministry's meeting room.")
+    # A duration is a number of time units; a count beside a time word is not one.
+    assert holds(Kind.AMOUNT, "The mine would run for about 40 years rather than more than 50.")
+    assert holds(Kind.AMOUNT, "The talks lasted two more weeks.")
+    unfreeze = (
+        "Venezuela has asked Russia in recent days to unfreeze oil proceeds at several "
+        "Russian banks, two separate sources said."
+    )
+    assert not holds(Kind.AMOUNT, unfreeze)
+    assert holds(Kind.AMOUNT, "The average temperature during the day is 70 ° F ( 21 ° C ).")
     assert kind_missing("How much oil does Venezuela export today?", [ev(1, EXPORTS)])
     assert kind_missing("When will the next round take place?", [ev(1, SECOND_ROUND)]) is None
 
@@ -131,3 +140,43 @@ def test_a_sentence_with_what_the_conversation_has_not_said_comes_first() -> Non
     held = FollowUp("Who did she hold talks with?", "Who is his vice president?", [DELEGATION])
     ordered = held.rerank([ev(1, DELEGATION), ev(2, EXPORTS)])
     assert [e.text for e in ordered] == [DELEGATION, EXPORTS]
+
+
+def test_a_follow_ups_kind_may_be_in_any_sentence_holding_what_it_newly_asks() -> None:
+    """ "When did they meet?" after the delegation's sentence: three sentences hold "meeting"
+    and lead the evidence, then the delegation's "talks" (a news synonym); the third says
+    Saturday. The kind check looks at all four, so the follow-up is not refused for want of
+    a date; a question alone still looks at two."""
+    saw = "US officials saw the meeting as a chance to gauge Venezuela's stance."
+    came = "The meeting came as Venezuela's financial lifeline to Russia is fraying."
+    saturday = "Both sides used Saturday's meeting in Caracas to present maximalist demands."
+    follow_up = FollowUp("When did they meet?", "Who led the US delegation?", [DELEGATION])
+    evidence = follow_up.rerank([ev(1, DELEGATION), ev(2, saw), ev(3, came), ev(4, saturday)])
+    assert follow_up.leading(evidence) == 4
+    assert [e.text for e in evidence] == [saw, came, saturday, DELEGATION]
+    gate = CalibratedGate(threshold=0.0)
+    assert gate.decide("When did they meet?", evidence, follow_up).answer
+    alone = gate.decide("When did the officials meet?", evidence, None)
+    assert not alone.answer and "date" in alone.reason
+
+
+def test_a_follow_up_in_other_words_than_the_article_finds_the_sentence() -> None:
+    """ "What did they offer?" after the delegation question: no sentence says "offer"; the
+    one that says "As a concession" (a news synonym) is what it asks for. It leads the
+    evidence, and the follow-up counts as addressed; a word with no synonym there does not."""
+    swift = (
+        "As a concession, the US officials were willing to consider temporarily allowing "
+        "Venezuela to use the SWIFT system, one of the sources said."
+    )
+    demands = "Both sides used Saturday's meeting in Caracas to present maximalist demands."
+    follow_up = FollowUp("What did they offer?", "Who led the US delegation?", [DELEGATION])
+    ordered = follow_up.rerank([ev(1, DELEGATION), ev(2, demands), ev(3, swift)])
+    assert [e.text for e in ordered] == [swift, demands, DELEGATION]
+    assert follow_up.addressed([swift]) and not follow_up.addressed([demands])
+    deputy = FollowUp("Who was his deputy?", "Who led the US delegation?", [DELEGATION])
+    assert not deputy.addressed([DELEGATION, swift, demands])
+    # The gate weighs the best-scored sentence, not the one the follow-up moved first.
+    gate = CalibratedGate(threshold=0.5)
+    strong, weak = ev(1, DELEGATION, 0.9), ev(2, swift, 0.1)
+    weak.signals = {k: 0.0 for k in weak.signals}
+    assert gate.decide("What did they offer?", [weak, strong], follow_up).answer

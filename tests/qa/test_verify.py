@@ -16,7 +16,7 @@ from qa.lexicon import (
     numbers,
     strengtheners,
 )
-from qa.verify import Verifier
+from qa.verify import Verifier, without_labels
 
 SWIFT = (
     "As a concession, the US officials were willing to consider temporarily allowing Venezuela "
@@ -92,6 +92,10 @@ def check(verifier: Verifier, answer: str, question: str) -> tuple[str, list[str
          "The American team was led by Juan Gonzalez and Ambassador James Story."),
         ("How did Venezuela's government respond to requests for comment?",
          "The White House and Venezuela's Information ministry declined comment."),
+        # Who acts, in the passive and in a mutual act, as the evidence has it.
+        ("What might Venezuela get?",
+         "Venezuela could be temporarily allowed to use the SWIFT system."),
+        ("Who did Maduro meet?", "Maduro held talks with a US delegation."),
     ],
 )  # fmt: skip
 def test_right_paraphrases_are_kept_as_written(
@@ -136,6 +140,8 @@ def test_right_paraphrases_are_kept_as_written(
         # SmolLM2 in openai mode: the sentence's speaker is "a source in Washington".
         ("The Kremlin said that the meeting was a chance to gauge whether Venezuela.", "role",
          "What did the Kremlin say about the meeting?"),
+        ("Venezuela was willing to consider temporarily allowing the US to use the SWIFT "
+         "system.", "role", "What concessions did the US offer?"),
         ("The next round of talks will take place on Sunday.", "support",
          "When will the next round of talks take place?"),
         ("The government of Venezuela responded to requests for comment by saying that the "
@@ -149,6 +155,60 @@ def test_each_hard_check_stops_its_wrong_claim(
     kept, cuts = check(verifier, answer, question)
     assert check_ in cuts, (kept, cuts)
     assert kept != answer
+
+
+def test_a_name_that_changes_sides_of_an_act_is_stopped(verifier: Verifier) -> None:
+    """What a real SmolLM2 wrote in local mode for "What did they propose to Caracas?", on
+    two sentences it cited: the US officials consider allowing Venezuela; the claim has
+    Venezuela's government consider."""
+    maximalist = (
+        "Both sides used Saturday's meeting in Caracas to present what one of the sources "
+        'described as "maximalist" demands, reflecting longtime tensions between the Western '
+        "Hemisphere's main power and one of its biggest ideological foes."
+    )
+    answer = (
+        'The sources suggested that Venezuela\'s government should consider a "maximalist" '
+        "demand to allow the use of the SWIFT system to move money to other accounts."
+    )
+    evidence = [ev(1, SWIFT), ev(2, maximalist)]
+    claims, cuts = verifier.verify(answer, evidence, "What did they propose to Caracas?")
+    assert claims == [] and [c.check for c in cuts] == ["role"]
+
+
+def test_copied_prompt_labels_and_reporting_words_claim_nothing(verifier: Verifier) -> None:
+    """What a real SmolLM2 wrote in openai mode for a follow-up: the prompt's evidence labels
+    over and over, around "The source is:" and "The source says:". The labels' words (a
+    title, "us venezuela talks") and who reported it support no claim."""
+    title = "Reuters 2022-03-07 us venezuela talks"
+    evidence = [
+        Evidence(n, t, "d1", title, "2022-03-07", "s", "c1", n * 1000, n * 1000 + len(t),
+                 None, 1.0, 1.0, 1.0)
+        for n, t in enumerate([DELEGATION, RELIEF], 1)
+    ]  # fmt: skip
+    answer = (
+        f"The source is: [4] ({title}, 2022-03-07)\n[5] ({title}, 2022-03-08) The source "
+        f"says: [6] ({title}, 2022-03-14)"
+    )
+    assert without_labels(answer, evidence).split() == [
+        "The", "source", "is:", "[4]", "[5]", "The", "source", "says:", "[6]"
+    ]  # fmt: skip
+    claims, _ = verifier.verify(answer, evidence, "Who led it?")
+    assert claims == []
+
+
+def test_a_hedge_reaches_the_clauses_that_continue_it(verifier: Verifier) -> None:
+    """The SWIFT sentence copied whole is kept whole: its "to move money to other accounts"
+    continues "willing to consider temporarily allowing ...". A clause with its own verb
+    does not borrow the hedge."""
+    kept, cuts = check(verifier, SWIFT, "Which system might Venezuela be allowed to use?")
+    assert kept == SWIFT and cuts == []
+    kept, cuts = check(
+        verifier,
+        "The US officials were willing to consider temporarily allowing Venezuela to use the "
+        "SWIFT system, and they allowed Venezuela to move money to other accounts.",
+        "Which system might Venezuela be allowed to use?",
+    )
+    assert "hedge" in cuts and "move money" not in kept
 
 
 def test_an_invented_tail_is_cut_and_the_supported_opening_kept(verifier: Verifier) -> None:

@@ -1,0 +1,24 @@
+"""Which evidence sentences an extractive answer is made of (hand-made evidence, no model)."""
+
+from __future__ import annotations
+
+from qa.extractive import pick
+from tests.qa.test_gate import DELEGATION, ev
+
+LIFELINE = (
+    "The meeting came as Venezuela's financial lifeline to Russia is fraying under sanctions "
+    "on Moscow following its military onslaught in Ukraine."
+)
+SATURDAY = "Both sides used Saturday's meeting in Caracas to present maximalist demands."
+
+
+def test_a_second_sentence_for_a_typed_question_holds_that_kind_too() -> None:
+    evidence = [ev(1, DELEGATION, 0.5), ev(2, LIFELINE, 0.45), ev(3, SATURDAY, 0.4)]
+    chosen = pick("When did the meeting take place?", evidence)
+    # The lifeline sentence scores higher but names no day; Saturday's meeting does.
+    assert [e.n for e in chosen] == [1, 3]
+
+
+def test_an_explanatory_question_may_combine_sentences_of_any_kind() -> None:
+    evidence = [ev(1, DELEGATION, 0.5), ev(2, LIFELINE, 0.45), ev(3, SATURDAY, 0.4)]
+    assert [e.n for e in pick("Why did the delegation go to Caracas?", evidence)] == [1, 2, 3]
