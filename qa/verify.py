@@ -60,14 +60,12 @@ class Thresholds:
     word: float = 0.4
 
 
-def without_labels(answer: str, evidence: Sequence[Evidence]) -> str:
-    """The answer without the evidence labels of the prompt a model copied ("(Reuters
-    2022-03-07 us venezuela talks, 2022-03-08)"): a source's title and a date claim nothing,
-    and its words would count as support for a fragment."""
+def copies_label(text: str, evidence: Sequence[Evidence]) -> bool:
+    """Whether ``text`` copies an evidence label of the prompt ("(Reuters 2022-03-07 us
+    venezuela talks, 2022-03-08)"): the model is echoing its prompt, not answering, and
+    the label's words would count as support for a fragment of it."""
     titles = {ev.title for ev in evidence if len(ev.title.split()) >= 2}
-    for title in sorted(titles, key=len, reverse=True):
-        answer = re.sub(rf"\(\s*{re.escape(title)}\s*(?:,[^()]*)?\)", " ", answer)
-    return answer
+    return any(re.search(rf"\(\s*{re.escape(t)}\s*(?:,[^()]*)?\)?", text) for t in titles)
 
 
 class Verifier:
@@ -84,9 +82,11 @@ class Verifier:
         context = Context.build(evidence, question, self.embed)
         claims: list[Claim] = []
         cuts: list[Cut] = []
-        answer = without_labels(answer, evidence)
         for start, end in split_sentences(answer):
             raw = answer[start:end]
+            if copies_label(raw, evidence):
+                cuts.append(Cut(raw.strip(), "label", "copies the prompt's evidence label"))
+                continue
             whole = _MARKER.sub("", raw).strip()
             opening = _DISCOURSE.match(whole)
             text = whole[opening.end() :].strip() if opening else whole

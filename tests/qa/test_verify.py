@@ -16,7 +16,7 @@ from qa.lexicon import (
     numbers,
     strengtheners,
 )
-from qa.verify import Verifier, without_labels
+from qa.verify import Verifier, copies_label
 
 SWIFT = (
     "As a concession, the US officials were willing to consider temporarily allowing Venezuela "
@@ -177,8 +177,9 @@ def test_a_name_that_changes_sides_of_an_act_is_stopped(verifier: Verifier) -> N
 
 def test_copied_prompt_labels_and_reporting_words_claim_nothing(verifier: Verifier) -> None:
     """What a real SmolLM2 wrote in openai mode for a follow-up: the prompt's evidence labels
-    over and over, around "The source is:" and "The source says:". The labels' words (a
-    title, "us venezuela talks") and who reported it support no claim."""
+    over and over, around "The source is:" and "The source says:". A sentence that copies
+    a label is cut ("us venezuela talks [1]", the label's title, was shown as verified),
+    and who reported it is no claim."""
     title = "Reuters 2022-03-07 us venezuela talks"
     evidence = [
         Evidence(n, t, "d1", title, "2022-03-07", "s", "c1", n * 1000, n * 1000 + len(t),
@@ -189,11 +190,12 @@ def test_copied_prompt_labels_and_reporting_words_claim_nothing(verifier: Verifi
         f"The source is: [4] ({title}, 2022-03-07)\n[5] ({title}, 2022-03-08) The source "
         f"says: [6] ({title}, 2022-03-14)"
     )
-    assert without_labels(answer, evidence).split() == [
-        "The", "source", "is:", "[4]", "[5]", "The", "source", "says:", "[6]"
-    ]  # fmt: skip
-    claims, _ = verifier.verify(answer, evidence, "Who led it?")
-    assert claims == []
+    assert copies_label(answer, evidence) and not copies_label(DELEGATION, evidence)
+    claims, cuts = verifier.verify(answer, evidence, "Who led it?")
+    assert claims == [] and "label" in [c.check for c in cuts]
+    # A labelled copy of the right sentence is cut too: the fallback decides what to show.
+    claims, cuts = verifier.verify(f"[1] ({title}, 2022-03-07) {DELEGATION}", evidence, "Who?")
+    assert claims == [] and [c.check for c in cuts] == ["label"]
 
 
 def test_a_hedge_reaches_the_clauses_that_continue_it(verifier: Verifier) -> None:
