@@ -315,8 +315,8 @@ def _sides(
 ) -> tuple[set[str], set[str]] | None:
     """The names before and after the first word of ``text`` whose stem is ``term`` (None
     when there is none, or it is passive: "led by X" names its actor after it, "X was
-    allowed" its patient before it). A sentence's
-    first word counts as a name when ``known`` has it ("Venezuela would consider ...")."""
+    allowed" its patient before it). A sentence's first word counts as a name when
+    ``known`` has it ("Venezuela would consider ...")."""
     for match in re.finditer(r"[\w’'-]+", text):
         if stem(match.group(0).lower()) != term:
             continue

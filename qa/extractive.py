@@ -48,7 +48,7 @@ def pick(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
     # A question after one kind of fact (who, when, how much...) gets a second sentence only
     # when it holds that kind too: "The meeting came as ..." adds nothing to "When did the
     # meeting take place?".
-    typed = fitting and kind is not Kind.ANY and not explanatory
+    typed = bool(fitting) and kind is not Kind.ANY and not explanatory
     chosen = [best]
     said = set(terms(best.text))
     for ev in pool:

@@ -28,7 +28,6 @@ _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 # A follow-up's new words must be this present in re-cited evidence (and its unsaid words
 # in a sentence that leads the evidence).
 ANCHOR_SHARE = 0.5
-# Who reported it is no new answer: "The sources said that ..." restates what was said.
 
 
 def is_follow_up(question: str) -> bool:
@@ -129,6 +128,7 @@ class FollowUp:
         financial transactions" dropped)."""
         if not self.said:
             return False
+        # Who reported it is no new answer: "The sources said that ..." restates it.
         before = set(terms(self.said)) | REPORTING_TERMS
         return all(t in before for t in terms(text))
 

@@ -272,6 +272,9 @@ def numbers(text: str) -> set[str]:
     return found
 
 
+_DEGREES = re.compile(r"\d\s*°")
+
+
 def has_quantity(text: str) -> bool:
     """An amount: a number with a unit, a currency, a percentage or a scale word."""
     if _DEGREES.search(text):
@@ -284,9 +287,6 @@ def has_quantity(text: str) -> bool:
         if any(w in UNITS or w in SCALES or w.endswith("%") for w in window):
             return True
     return False
-
-
-_DEGREES = re.compile(r"\d\s*°")
 
 
 def has_count(text: str) -> bool:

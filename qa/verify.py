@@ -60,12 +60,21 @@ class Thresholds:
     word: float = 0.4
 
 
+def label_pattern(evidence: Sequence[Evidence]) -> re.Pattern[str] | None:
+    """An evidence label of the prompt ("(Reuters 2022-03-07 us venezuela talks,
+    2022-03-08)") as a model may copy it, date changed or cut off; None without titles."""
+    titles = sorted({ev.title for ev in evidence if len(ev.title.split()) >= 2})
+    if not titles:
+        return None
+    either = "|".join(re.escape(t) for t in titles)
+    return re.compile(rf"\(\s*(?:{either})\s*(?:,[^()]*)?\)?")
+
+
 def copies_label(text: str, evidence: Sequence[Evidence]) -> bool:
-    """Whether ``text`` copies an evidence label of the prompt ("(Reuters 2022-03-07 us
-    venezuela talks, 2022-03-08)"): the model is echoing its prompt, not answering, and
-    the label's words would count as support for a fragment of it."""
-    titles = {ev.title for ev in evidence if len(ev.title.split()) >= 2}
-    return any(re.search(rf"\(\s*{re.escape(t)}\s*(?:,[^()]*)?\)?", text) for t in titles)
+    """Whether ``text`` copies an evidence label: the model is echoing its prompt, not
+    answering, and the label's words would count as support for a fragment of it."""
+    pattern = label_pattern(evidence)
+    return bool(pattern and pattern.search(text))
 
 
 class Verifier:
@@ -82,9 +91,10 @@ class Verifier:
         context = Context.build(evidence, question, self.embed)
         claims: list[Claim] = []
         cuts: list[Cut] = []
+        label = label_pattern(evidence)
         for start, end in split_sentences(answer):
             raw = answer[start:end]
-            if copies_label(raw, evidence):
+            if label and label.search(raw):
                 cuts.append(Cut(raw.strip(), "label", "copies the prompt's evidence label"))
                 continue
             whole = _MARKER.sub("", raw).strip()
