@@ -21,6 +21,8 @@ when several server processes share the work) behave alike for the store because
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -120,7 +122,7 @@ def _sqlite_engine(url: str) -> Engine:
     def on_connect(dbapi_conn: Any, _record: object) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see the module docstring)
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -133,6 +135,22 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, False) else "BEGIN")
 
     return engine
+
+
+def _wal(cursor: Any) -> None:
+    """Put the file in WAL mode (it stays so). Switching needs the file to itself and SQLite
+    answers "database is locked" at once, without its busy timeout, while another process
+    opening the new file is switching too: retry until the busy timeout has passed."""
+    deadline = time.monotonic() + _SQLITE_BUSY_S
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _postgres_engine(url: str) -> Engine:
