@@ -41,11 +41,25 @@ _RULES = [
                 r"(?:on\s+)?which\s+(?:year|month|day|date)\b|since\s+when\b)", re.I), Kind.DATE),
     (re.compile(r"^\s*(?:who|whom|whose)\b", re.I), Kind.NAME),
 ]  # fmt: skip
+# The day a report was made ("..., the sources said on Sunday") is no date of what it
+# reports: "When did the talks happen?" is not answered by it.
+_REPORTED_ON = re.compile(
+    r"\b(?:said|says|told\s+\w+|reported|added|declined\s+comment)\s+(?:late\s+|early\s+)?"
+    r"(?:on\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today)\b",
+    re.I,
+)
+_ABOUT_SAYING = re.compile(r"\b(?:say|said|says|tell|told|report|reported|announce|comment)", re.I)
+
+
+def _dated(text: str) -> bool:
+    return has_date(_REPORTED_ON.sub(" ", text))
+
+
 _HOLDS: dict[Kind, Callable[[str], bool]] = {
     Kind.AMOUNT: lambda text: has_quantity(text) or _duration(text),
     Kind.COUNT: has_count,
-    Kind.DATE: has_date,
-    Kind.FUTURE_DATE: lambda text: has_date(text) and bool(_FUTURE.search(text)),
+    Kind.DATE: _dated,
+    Kind.FUTURE_DATE: lambda text: _dated(text) and bool(_FUTURE.search(text)),
     Kind.NAME: lambda text: bool(names(text)),
     Kind.ANY: lambda text: True,
 }
@@ -72,6 +86,9 @@ def wanted(question: str) -> Kind:
     return Kind.ANY
 
 
-def holds(kind: Kind, text: str) -> bool:
-    """Whether ``text`` states something of ``kind``."""
+def holds(kind: Kind, text: str, question: str = "") -> bool:
+    """Whether ``text`` states something of ``kind`` (for ``question``: one asking when
+    something was said is answered by the day it was said)."""
+    if kind in (Kind.DATE, Kind.FUTURE_DATE) and _ABOUT_SAYING.search(question):
+        return has_date(text) and (kind is Kind.DATE or bool(_FUTURE.search(text)))
     return _HOLDS[kind](text)

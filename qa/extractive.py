@@ -41,7 +41,7 @@ def pick(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
     if not pool:
         return []
     kind = wanted(question)
-    fitting = [ev for ev in pool if kind is Kind.ANY or holds(kind, ev.text)]
+    fitting = [ev for ev in pool if kind is Kind.ANY or holds(kind, ev.text, question)]
     best = (fitting or pool)[0]
     explanatory = bool(_EXPLANATORY.search(question))
     limit, ratio = (3 if explanatory else 2), CLOSE
@@ -57,7 +57,7 @@ def pick(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
         new = set(terms(ev.text)) - said
         if ev is best or ev.score < ratio * best.score or len(new) < 3:
             continue
-        if typed and not holds(kind, ev.text):
+        if typed and not holds(kind, ev.text, question):
             continue
         chosen.append(ev)
         said |= new

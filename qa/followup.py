@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
+from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import SYNONYM_CREDIT, Evidence
-from qa.lexicon import REPORTING_TERMS, synonym_stems
+from qa.lexicon import ALIASES, REPORTING_TERMS, synonym_stems
 from qa.types import Turn
 from vectorstore.tokens import terms
 
@@ -24,10 +26,18 @@ _REFERRING = re.compile(
     re.I,
 )
 _LEAD_IN = re.compile(r"^\s*(and|but|so|also|what about|how about|and what about)\b", re.I)
+_FACTOID = re.compile(
+    r"^\s*(?:and\s+)?(?:who|whom|whose|where|when|which|how\s+(?:many|much|old|long)|"
+    r"what\s+(?:is|was|are|were)\s+the\s+names?)\b",
+    re.I,
+)
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 # A follow-up's new words must be this present in re-cited evidence (and its unsaid words
 # in a sentence that leads the evidence).
 ANCHOR_SHARE = 0.5
+# Words that point back like a pronoun (stems, as ``terms`` gives them): "Who else has
+# accounts there?" asks nothing new by "else", nor "When did that happen?" by "happen".
+_POINTING = frozenset({"els", "other", "anoth", "happen", "occur"})
 
 
 def is_follow_up(question: str) -> bool:
@@ -74,12 +84,8 @@ class FollowUp:
         return " ".join([self.previous, *self.quotes]).strip()
 
     def new_terms(self) -> list[str]:
-        before = set(terms(self.previous))
+        before = set(terms(self.previous)) | _POINTING
         return [t for t in dict.fromkeys(terms(self.question)) if t not in before]
-
-    def _share(self, text_terms: set[str]) -> float:
-        """Share of the newly asked words in ``text_terms``."""
-        return _share(self.new_terms(), text_terms)
 
     def addressed(self, texts: list[str]) -> bool:
         """Whether the evidence mentions most of what the follow-up newly asks about, in
@@ -98,6 +104,19 @@ class FollowUp:
         unsaid = self.unsaid_terms()
         if unsaid:
             ordered.sort(key=lambda ev: _tier(unsaid, set(terms(ev.text))))
+        kind = wanted(self.question)
+        if kind is not Kind.ANY:
+            # "When did the talks happen?": a sentence about the talks that holds a day
+            # answers it, however low it scored beside the one already cited.
+            asked = self.new_terms()
+            ordered.sort(
+                key=lambda ev: (
+                    not (
+                        holds(kind, ev.text, self.question)
+                        and _share(asked, set(terms(ev.text)), synonyms=True) >= ANCHOR_SHARE
+                    )
+                )
+            )
         for n, ev in enumerate(ordered, start=1):
             ev.n = n
         return ordered
@@ -119,7 +138,16 @@ class FollowUp:
         """The follow-up's words that neither the previous question nor the sentences its
         answer cited hold: what it asks beyond the conversation so far."""
         said = set(terms(self.previous)) | {t for quote in self.quotes for t in terms(quote)}
-        return [t for t in dict.fromkeys(terms(self.question)) if t not in said]
+        said |= _POINTING
+        # A follow-up asking for one fact ("Where did she meet the Americans?") asks
+        # nothing new by words the conversation said in others ("held talks", "US");
+        # "What did they discuss?" after "held talks" asks for what was discussed.
+        related = _related() if _FACTOID.search(self.question) else {}
+        return [
+            t
+            for t in dict.fromkeys(terms(self.question))
+            if t not in said and not related.get(t, frozenset()) & said
+        ]
 
     def repeats(self, text: str) -> bool:
         """Whether ``text`` says nothing the previous answer did not: it answers nothing new
@@ -134,10 +162,13 @@ class FollowUp:
 
     def anchored(self, sentence: str) -> bool:
         """Whether ``sentence`` answers something new: it is not the sentence the previous
-        answer rested on, or it holds most of what the follow-up newly asks about."""
+        answer rested on, or it holds most of what the follow-up newly asks about (for a
+        follow-up asking one fact, in other words too: "Who did they meet?" is anchored in
+        "held talks with ..."; "What did they discuss?" is not)."""
         if not self.quotes or not _same(sentence, self.quotes[0]):
             return True
-        return self._share(set(terms(sentence))) >= ANCHOR_SHARE
+        factoid = bool(_FACTOID.search(self.question))
+        return _share(self.new_terms(), set(terms(sentence)), factoid) >= ANCHOR_SHARE
 
 
 def _share(asked: list[str], text_terms: set[str], synonyms: bool = False) -> float:
@@ -146,7 +177,7 @@ def _share(asked: list[str], text_terms: set[str], synonyms: bool = False) -> fl
     has only a news synonym of counts for ``SYNONYM_CREDIT``."""
     if not asked:
         return 1.0
-    related = synonym_stems() if synonyms else {}
+    related = _related() if synonyms else {}
     held = 0.0
     for t in asked:
         if t in text_terms:
@@ -154,6 +185,19 @@ def _share(asked: list[str], text_terms: set[str], synonyms: bool = False) -> fl
         elif related.get(t, frozenset()) & text_terms:
             held += SYNONYM_CREDIT
     return held / len(asked)
+
+
+@cache
+def _related() -> dict[str, frozenset[str]]:
+    """Stems a follow-up's word may stand for: its news synonyms, and a people's country
+    ("the Americans" are the US, "Caracas" is Venezuela)."""
+    out = {k: set(v) for k, v in synonym_stems().items()}
+    for alias, place in ALIASES.items():
+        a, b = terms(alias), terms(place)
+        if len(a) == 1 and len(b) == 1 and a != b:  # "united states" is no "state"
+            out.setdefault(a[0], set()).add(b[0])
+            out.setdefault(b[0], set()).add(a[0])
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 # Sentences that hold the unsaid words lead, then those holding synonyms of them.

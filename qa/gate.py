@@ -84,7 +84,7 @@ KIND_DEPTH_MAX = 4
 def kind_missing(question: str, evidence: Sequence[Evidence], depth: int = 2) -> Kind | None:
     """The kind of answer the question wants when none of the best sentences holds one."""
     kind = wanted(question)
-    if kind is Kind.ANY or any(holds(kind, ev.text) for ev in evidence[:depth]):
+    if kind is Kind.ANY or any(holds(kind, ev.text, question) for ev in evidence[:depth]):
         return None
     return kind
 

@@ -115,7 +115,7 @@ SYNONYM_GROUPS = [
     "money fund funds proceeds revenue cash income",
     "company firm operator business",
     "government administration authorities ministry",
-    "leader president head chief minister",
+    "leader president head chief minister boss",
     "interest interested want seek keen aim",
     "respond reply react comment reaction answer",
     "mean imply signify effect impact consequence",
@@ -166,6 +166,8 @@ DEMONYMS = {
     "japanese": ("japan",), "european": ("europe", "eu"), "indian": ("india",),
     "mexican": ("mexico",), "brazilian": ("brazil",), "canadian": ("canada",),
 }  # fmt: skip
+# A people in the plural is its country too ("the Americans", "the Venezuelans").
+DEMONYMS |= {f"{key}s": (key, *forms) for key, forms in DEMONYMS.items() if key.endswith("an")}
 # The US by any of its names is the US by the others.
 _US_FORMS = ("us", "u.s.", "united states", "america", "washington")
 DEMONYMS |= {

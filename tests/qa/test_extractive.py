@@ -13,10 +13,18 @@ SATURDAY = "Both sides used Saturday's meeting in Caracas to present maximalist 
 
 
 def test_a_second_sentence_for_a_typed_question_holds_that_kind_too() -> None:
-    evidence = [ev(1, DELEGATION, 0.5), ev(2, LIFELINE, 0.45), ev(3, SATURDAY, 0.4)]
+    held = DELEGATION.replace("the sources said on Sunday", "in March, the sources said")
+    evidence = [ev(1, held, 0.5), ev(2, LIFELINE, 0.45), ev(3, SATURDAY, 0.4)]
     chosen = pick("When did the meeting take place?", evidence)
     # The lifeline sentence scores higher but names no day; Saturday's meeting does.
     assert [e.n for e in chosen] == [1, 3]
+
+
+def test_the_day_a_report_was_made_does_not_answer_when_it_happened() -> None:
+    # "..., the sources said on Sunday": the day they spoke, not the day of the meeting.
+    evidence = [ev(1, DELEGATION, 0.5), ev(2, LIFELINE, 0.45), ev(3, SATURDAY, 0.4)]
+    assert [e.n for e in pick("When did the meeting take place?", evidence)] == [3]
+    assert pick("When did the sources say so?", evidence)[0].n == 1
 
 
 def test_an_explanatory_question_may_combine_sentences_of_any_kind() -> None:

@@ -44,7 +44,11 @@ def test_evidence_without_the_wanted_kind_cannot_answer() -> None:
     assert not holds(Kind.AMOUNT, EXPORTS)
     assert holds(Kind.AMOUNT, "Venezuela exported 700,000 barrels a day.")
     assert holds(Kind.AMOUNT, "A walrus can weigh 1500 kilograms.")
-    assert holds(Kind.DATE, DELEGATION) and not holds(Kind.FUTURE_DATE, DELEGATION)
+    # The day the sources spoke is not the day of the talks, unless the question asks it.
+    assert not holds(Kind.DATE, DELEGATION) and not holds(Kind.FUTURE_DATE, DELEGATION)
+    assert holds(Kind.DATE, DELEGATION, "When did the sources say so?")
+    assert holds(Kind.DATE, "The talks were held on Sunday, the sources said.")
+    assert not holds(Kind.DATE, "The ministry declined comment on Monday.")
     assert holds(Kind.FUTURE_DATE, SECOND_ROUND)
     # A possessive names the day ("When did they meet?" is answered here); not any 's.
     assert holds(Kind.DATE, "Both sides used Saturday's meeting in Caracas.")
@@ -68,6 +72,7 @@ def test_a_name_the_documents_never_mention_is_refused() -> None:
     assert names_missing("Who won the 2022 FIFA World Cup?", evidence) == ["fifa world cup"]
     assert names_missing("What was Washington offering Venezuela?", evidence) == []
     assert names_missing("Who headed the American team?", evidence) == [], "demonym = country"
+    assert names_missing("Where did she meet the Americans?", evidence) == [], "in the plural"
     # The country by its other names ("United States", "U.S.") is the US of the evidence.
     assert names_missing("What did the United States demand?", evidence) == []
     assert names_missing("What did the U.S. offer Venezuela?", evidence) == []
@@ -143,21 +148,49 @@ def test_a_sentence_with_what_the_conversation_has_not_said_comes_first() -> Non
 
 
 def test_a_follow_ups_kind_may_be_in_any_sentence_holding_what_it_newly_asks() -> None:
-    """ "When did they meet?" after the delegation's sentence: three sentences hold "meeting"
-    and lead the evidence, then the delegation's "talks" (a news synonym); the third says
-    Saturday. The kind check looks at all four, so the follow-up is not refused for want of
-    a date; a question alone still looks at two."""
+    """ "What did they discuss at the meeting?" after the delegation's sentence: three
+    sentences hold "meeting" and lead the evidence, then the delegation's "talks" (a news
+    synonym); the third says Saturday. A follow-up asking when is not refused for want of a
+    date; a question alone still looks at two sentences."""
     saw = "US officials saw the meeting as a chance to gauge Venezuela's stance."
     came = "The meeting came as Venezuela's financial lifeline to Russia is fraying."
     saturday = "Both sides used Saturday's meeting in Caracas to present maximalist demands."
-    follow_up = FollowUp("When did they meet?", "Who led the US delegation?", [DELEGATION])
+    follow_up = FollowUp("What did they discuss at the meeting?", "Who led the US delegation?",
+                         [DELEGATION])  # fmt: skip
     evidence = follow_up.rerank([ev(1, DELEGATION), ev(2, saw), ev(3, came), ev(4, saturday)])
-    assert follow_up.leading(evidence) == 4
+    assert follow_up.leading(evidence) == 4  # the delegation's "talks" stand for both
     assert [e.text for e in evidence] == [saw, came, saturday, DELEGATION]
     gate = CalibratedGate(threshold=0.0)
-    assert gate.decide("When did they meet?", evidence, follow_up).answer
-    alone = gate.decide("When did the officials meet?", evidence, None)
-    assert not alone.answer and "date" in alone.reason
+    assert not gate.decide("When did the officials meet?", evidence, None).answer
+    # A follow-up asking for a date: a sentence about the meeting that holds one leads,
+    # however it scored ("When did the talks happen?": "happen" asks nothing new).
+    for question in ("When did they meet?", "When did the talks happen?"):
+        when = FollowUp(question, "Who led the US delegation?", [DELEGATION])
+        evidence = when.rerank([ev(1, DELEGATION), ev(2, saw), ev(3, came), ev(4, saturday)])
+        assert evidence[0].text == saturday, question
+        assert gate.decide(question, evidence, when).answer
+
+
+def test_a_follow_up_for_one_fact_may_find_it_in_the_sentence_already_cited() -> None:
+    """The sentence the previous answer cited often holds the next fact asked for: "Who did
+    they meet?" (its "talks" are the meeting), "Where did she meet the Americans?" (the US
+    delegation), "Who else has accounts there?" ("else" asks nothing new). A follow-up that
+    asks what was said in other words ("What did they discuss?") still wants a new one."""
+    exports = ev(2, EXPORTS)
+    for question, previous in [
+        ("Who did they meet?", "Who led the US delegation to Caracas?"),
+        ("Where did she meet the Americans?", "Who is Delcy Rodriguez?"),
+        ("Who else held talks there?", "Who led the talks at the palace?"),
+    ]:
+        follow_up = FollowUp(question, previous, [DELEGATION])
+        assert follow_up.anchored(DELEGATION), question
+        assert follow_up.unsaid_terms() == [], question
+        assert follow_up.rerank([ev(1, DELEGATION), exports])[0].text == DELEGATION, question
+    discuss = FollowUp("What did they discuss?", "Who led the US delegation?", [DELEGATION])
+    assert discuss.unsaid_terms() == ["discuss"]
+    # Asked for a date, the sentence cited before is no answer: its day is the report's.
+    when = FollowUp("When did they meet?", "Who led the US delegation?", [DELEGATION])
+    assert kind_missing("When did they meet?", when.rerank([ev(1, DELEGATION)])) is Kind.DATE
 
 
 def test_a_follow_up_in_other_words_than_the_article_finds_the_sentence() -> None:
