@@ -32,6 +32,9 @@ REASONS = [
 LIKE, DISLIKE = "Like", "Dislike"
 LABEL_CHARS = 60
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
+# The conversation list refreshes after every answer (and a rename): no "processing"
+# overlay flashes over it.
+QUIET: dict[str, Any] = {**PRIVATE, "show_progress": "hidden"}
 # The page parts a chat event updates, and those that show the open conversation's place.
 CHAT = ("chatbot", "shown", "turns", "question", "last_answer", "conversation", "numbers")
 SIDEBAR = ("conversations", "title", "export", "actions", "share_link")
@@ -312,14 +315,14 @@ def wire_history(history: History, c: dict[str, Any]) -> None:
     sidebar = [c[name] for name in SIDEBAR]
 
     def then_sidebar(event: Any) -> None:
-        event.then(history.sidebar, c["conversation"], sidebar, **PRIVATE)
+        event.then(history.sidebar, c["conversation"], sidebar, **QUIET)
 
     then_sidebar(c["conversations"].input(history.open, c["conversations"], chat, **PRIVATE))
     then_sidebar(c["new_chat"].click(history.cleared, None, chat, **PRIVATE))
     confirm = "(id) => (id && confirm('Delete this conversation for good?')) ? id : null"
     then_sidebar(c["delete"].click(history.delete, c["conversation"], chat, js=confirm, **PRIVATE))
     c["rename"].click(history.rename, [c["conversation"], c["title"]], c["conversations"],
-                      **PRIVATE)  # fmt: skip
+                      **QUIET)  # fmt: skip
     c["share"].click(history.share, c["conversation"], c["share_link"], **PRIVATE)
     rated = [c["feedback"], c["pending"]]
     c["chatbot"].like(history.like, [c["conversation"], c["numbers"]], rated, **PRIVATE)

@@ -28,6 +28,7 @@ from qa.ui.history import (
     DISLIKE,
     LIKE,
     PRIVATE,
+    QUIET,
     SIDEBAR,
     History,
     conversation_column,
@@ -392,14 +393,14 @@ def wire(page: gr.Blocks, handlers: PageHandlers, c: dict[str, Any]) -> None:
     sidebar = [c[name] for name in SIDEBAR]
     for trigger in (c["question"].submit, c["send"].click):
         trigger(handlers.respond, chat_in, chat, **PRIVATE).then(
-            handlers.history.sidebar, c["conversation"], sidebar, **PRIVATE
+            handlers.history.sidebar, c["conversation"], sidebar, **QUIET
         )
     c["examples"].click(lambda s: s[0], c["examples"], c["question"], **PRIVATE).then(
         handlers.respond, chat_in, chat, **PRIVATE
-    ).then(handlers.history.sidebar, c["conversation"], sidebar, **PRIVATE)
+    ).then(handlers.history.sidebar, c["conversation"], sidebar, **QUIET)
     # The chat's own clear button empties the display; the open conversation closes too.
     c["chatbot"].clear(History.cleared, None, chat, **PRIVATE).then(
-        handlers.history.sidebar, c["conversation"], sidebar, **PRIVATE
+        handlers.history.sidebar, c["conversation"], sidebar, **QUIET
     )
     copy_js = "(text) => { if (text) { navigator.clipboard.writeText(text); } return []; }"
     c["copy"].click(None, c["last_answer"], None, js=copy_js, **PRIVATE)

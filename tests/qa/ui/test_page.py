@@ -165,6 +165,25 @@ def test_gradio_client_sees_only_the_ask_endpoint(base_url: str) -> None:
     assert list(info["named_endpoints"]) == ["/ask"]
 
 
+def test_the_conversation_list_refreshes_without_a_progress_overlay(base_url: str) -> None:
+    """After every answer the conversation list and its actions are refreshed; Gradio's
+    "processing" overlay flashed over them each time (seen in screenshots)."""
+    config = httpx.get(f"{base_url}/config", headers=signed_in(base_url)).json()
+    ids = {
+        c["id"]
+        for c in config["components"]
+        if c.get("props", {}).get("elem_id") in ("cq-conversations", "cq-actions", "cq-title")
+    }
+    assert len(ids) == 3
+    refreshing = [
+        d
+        for d in config["dependencies"]
+        if ids & set(d["outputs"]) and "load" not in {event for _, event in d["targets"]}
+    ]
+    assert len(refreshing) >= 5  # after an answer (3 ways to ask), opening, a new chat, ...
+    assert {d["show_progress"] for d in refreshing} == {"hidden"}
+
+
 def test_the_page_needs_a_login_when_users_are_set(base_url: str) -> None:
     assert httpx.get(f"{base_url}/config").status_code == 401
     with pytest.raises(Exception, match=r"(?i)login|credentials|401"):
