@@ -260,16 +260,17 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         else:
             asked = question if intent.window_dropped else understand(question, today).query
         idf = self.searcher.store.lexical_index().idf
+        shown = self.policy.evidence_shown
         evidence = select_evidence(
             asked,
             hits,
-            self.policy.evidence_shown,
+            2 * shown if follow_up else shown,
             idf,
             self._embed,
             follow_up.context if follow_up else "",
         )
         if follow_up is not None:
-            evidence = follow_up.rerank(evidence)
+            evidence = follow_up.rerank(follow_up.widen(evidence, shown))
         # The gate judges the evidence by relevance; the newest-first order is for the answer.
         decision = self.policy.gate.decide(question, evidence, follow_up)
         relevant = evidence

@@ -104,22 +104,32 @@ class FollowUp:
         unsaid = self.unsaid_terms()
         if unsaid:
             ordered.sort(key=lambda ev: _tier(unsaid, set(terms(ev.text))))
-        kind = wanted(self.question)
-        if kind is not Kind.ANY:
+        if wanted(self.question) is not Kind.ANY:
             # "When did the talks happen?": a sentence about the talks that holds a day
             # answers it, however low it scored beside the one already cited.
-            asked = self.new_terms()
-            ordered.sort(
-                key=lambda ev: (
-                    not (
-                        holds(kind, ev.text, self.question)
-                        and _share(asked, set(terms(ev.text)), synonyms=True) >= ANCHOR_SHARE
-                    )
-                )
-            )
+            ordered.sort(key=lambda ev: not self.fits(ev.text))
         for n, ev in enumerate(ordered, start=1):
             ev.n = n
         return ordered
+
+    def widen(self, ranked: list[Evidence], k: int) -> list[Evidence]:
+        """The ``k`` best of the ``ranked`` sentences; for a follow-up asking one kind of
+        fact that none of them holds with what it asks about, the best sentence further down
+        that does takes the last place ("When did the talks happen?" after two turns about
+        the delegation: "Saturday's meeting" ranks below six sentences about the talks)."""
+        top = ranked[:k]
+        if wanted(self.question) is Kind.ANY or any(self.fits(ev.text) for ev in top):
+            return top
+        further = next((ev for ev in ranked[k:] if self.fits(ev.text)), None)
+        return top if further is None else [*top[:-1], further]
+
+    def fits(self, sentence: str) -> bool:
+        """Whether ``sentence`` holds the kind of fact the follow-up asks for (a date for
+        "when") and most of what it newly asks about, in its words or their synonyms."""
+        kind = wanted(self.question)
+        if kind is Kind.ANY or not holds(kind, sentence, self.question):
+            return False
+        return _share(self.new_terms(), set(terms(sentence)), synonyms=True) >= ANCHOR_SHARE
 
     def leading(self, evidence: Sequence[Evidence]) -> int:
         """How many sentences lead the reranked evidence by holding what the conversation

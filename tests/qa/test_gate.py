@@ -213,3 +213,26 @@ def test_a_follow_up_in_other_words_than_the_article_finds_the_sentence() -> Non
     strong, weak = ev(1, DELEGATION, 0.9), ev(2, swift, 0.1)
     weak.signals = {k: 0.0 for k in weak.signals}
     assert gate.decide("What did they offer?", [weak, strong], follow_up).answer
+
+
+def test_a_follow_up_for_one_fact_reaches_past_the_sentences_shown_for_it() -> None:
+    """Three turns about the delegation, then "When did the talks happen?": six sentences
+    about the talks outrank "Saturday's meeting", the one that says when. It takes the last
+    place of the six (and leads after reranking); a follow-up not asking for a kind, or one
+    whose kind is already shown, keeps the six best."""
+    saturday = "Both sides used Saturday's meeting in Caracas to present maximalist demands."
+    rounds = ["one", "two", "three", "four", "five"]
+    talks = [ev(n, f"The talks in round {w} covered sanctions.") for n, w in enumerate(rounds, 2)]
+    ranked = [ev(1, DELEGATION), *talks, ev(7, EXPORTS), ev(8, saturday)]
+    when = FollowUp("When did the talks happen?", "Where did they meet the Americans?",
+                    [DELEGATION])  # fmt: skip
+    widened = when.widen(ranked, 6)
+    assert len(widened) == 6 and widened[-1].text == saturday
+    assert when.rerank(widened)[0].text == saturday
+    gate = CalibratedGate(threshold=0.0)
+    assert not gate.decide(when.question, when.rerank(ranked[:6]), when).answer
+    assert gate.decide(when.question, when.rerank(widened), when).answer
+    what = FollowUp("What did they say in the talks?", "Who led them?", [DELEGATION])
+    assert what.widen(ranked, 6) == ranked[:6]
+    shown = [ev(1, saturday), *ranked[1:]]
+    assert when.widen(shown, 6) == shown[:6]

@@ -80,6 +80,19 @@ def test_follow_ups_use_the_conversation_and_the_unanswerable_one_is_refused(
     assert right >= 6, f"{right}/7"
 
 
+def test_a_longer_conversation_asks_for_facts_of_the_sentence_already_cited(
+    extractive: Assistant,
+) -> None:
+    """Each follow-up's fact is in the delegation's sentence, cited by the turn before, but
+    the last: "Saturday's meeting" ranks below six sentences about the talks by then."""
+    turns = ["Who is Venezuela's vice president?", "Who is her boss?",
+             "Where did they meet the Americans?", "When did the talks happen?"]  # fmt: skip
+    for n, wanted in [(2, "Maduro"), (3, "Miraflores"), (4, "Saturday")]:
+        answer = ask_conversation(extractive, turns[:n])
+        assert not answer.abstained and wanted in answer.text, (turns[n - 1], answer.text)
+    assert "Sunday" not in answer.text.split("[1]")[0], "the day of the report is no answer"
+
+
 @contextmanager
 def served(answers: list[dict], folder: Path, data_dir: Path, embeddings) -> Iterator[Assistant]:  # type: ignore[no-untyped-def,type-arg]
     """citeqa in openai mode against the scripted server serving ``answers``."""
