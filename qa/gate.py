@@ -131,7 +131,8 @@ class CalibratedGate:
         depth = max(2, min(follow_up.leading(evidence), KIND_DEPTH_MAX)) if follow_up else 2
         missing = kind_missing(question, evidence, depth)
         if missing is not None:
-            return verdict(False, f"the question wants a {missing}; the evidence has none")
+            article = "an" if str(missing)[0] in "aeiou" else "a"
+            return verdict(False, f"the question wants {article} {missing}; the evidence has none")
         if follow_up is not None and not follow_up.addressed([ev.text for ev in evidence]):
             return verdict(False, "the documents don't mention what the follow-up asks")
         if p < self.threshold:

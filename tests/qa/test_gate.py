@@ -63,6 +63,10 @@ def test_evidence_without_the_wanted_kind_cannot_answer() -> None:
     assert not holds(Kind.AMOUNT, unfreeze)
     assert holds(Kind.AMOUNT, "The average temperature during the day is 70 ° F ( 21 ° C ).")
     assert kind_missing("How much oil does Venezuela export today?", [ev(1, EXPORTS)])
+    refused = CalibratedGate(threshold=0.0).decide(
+        "How much oil is exported?", [ev(1, EXPORTS)], None
+    )
+    assert refused.reason == "the question wants an amount; the evidence has none"
     assert kind_missing("When will the next round take place?", [ev(1, SECOND_ROUND)]) is None
 
 
