@@ -121,6 +121,21 @@ def coverage(
     return held / total
 
 
+# How a sentence ends (a heading does not: "Venezuela's financial lifeline").
+_SENTENCE_END = re.compile(r"[.!?:;…\"'”’)\]]\s*$")
+HEADING_WORDS = 12
+
+
+def is_heading(text: str, before: str, after: str) -> bool:
+    """A short line of its own that does not end as a sentence does: a section heading,
+    which says what follows but answers nothing ("What is the US hoping to get?" was
+    answered "Venezuela's financial lifeline [1].")."""
+    starts = not before.strip(" \t") or before.rstrip(" \t").endswith("\n")
+    alone = starts and after.lstrip(" \t").startswith("\n")
+    short = len(text.split()) <= HEADING_WORDS
+    return alone and short and not _SENTENCE_END.search(text)
+
+
 def candidate_sentences(hits: Sequence[SearchHit]) -> list[Candidate]:
     """Every sentence of the hits once (chunks overlap), with document offsets and the
     sentences around it; stored sentence vectors come along when the chunk has them."""
@@ -133,6 +148,8 @@ def candidate_sentences(hits: Sequence[SearchHit]) -> list[Candidate]:
         for i, ((start, end), text) in enumerate(zip(chunk.sentences, texts, strict=True)):
             key = (chunk.doc_id, start)
             if key in seen or not terms(text) or looks_like_injection(text):
+                continue
+            if is_heading(text, chunk.text[: start - chunk.start], chunk.text[end - chunk.start :]):
                 continue
             seen.add(key)
             before = texts[i - 1] if i > 0 else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qa.evidence import is_heading
 from qa.extractive import pick
 from tests.qa.test_gate import DELEGATION, ev
 
@@ -30,3 +31,13 @@ def test_the_day_a_report_was_made_does_not_answer_when_it_happened() -> None:
 def test_an_explanatory_question_may_combine_sentences_of_any_kind() -> None:
     evidence = [ev(1, DELEGATION, 0.5), ev(2, LIFELINE, 0.45), ev(3, SATURDAY, 0.4)]
     assert [e.n for e in pick("Why did the delegation go to Caracas?", evidence)] == [1, 2, 3]
+
+
+def test_a_heading_is_no_evidence_sentence() -> None:
+    heading = "Venezuela's financial lifeline"
+    assert is_heading(heading, "in recent days.\n\n", "\n\nThe meeting came as ...")
+    assert is_heading(heading, "", "\nThe meeting came as ...")  # a chunk's first line
+    # A sentence ends as one, or runs on in its paragraph; a long line is no heading.
+    assert not is_heading("The talks ended.", "\n", "\n")
+    assert not is_heading(heading, "Caracas used the talks. ", " It said so.")
+    assert not is_heading(" ".join(["word"] * 13), "\n", "\n")

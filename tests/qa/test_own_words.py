@@ -93,6 +93,12 @@ def test_a_longer_conversation_asks_for_facts_of_the_sentence_already_cited(
     assert "Sunday" not in answer.text.split("[1]")[0], "the day of the report is no answer"
 
 
+def test_the_articles_section_heading_is_never_an_answer(extractive: Assistant) -> None:
+    # "Venezuela's financial lifeline" is a line of its own between paragraphs.
+    answer = extractive.ask("What is the US hoping to get from Venezuela?")
+    assert "lifeline [" not in answer.text and "lifeline" not in answer.text.split(".")[0]
+
+
 @contextmanager
 def served(answers: list[dict], folder: Path, data_dir: Path, embeddings) -> Iterator[Assistant]:  # type: ignore[no-untyped-def,type-arg]
     """citeqa in openai mode against the scripted server serving ``answers``."""
