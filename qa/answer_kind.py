@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 
-from qa.lexicon import has_count, has_date, has_quantity, names, normalize_number
+from qa.lexicon import WEEKDAYS, has_count, has_date, has_quantity, names, normalize_number
 
 
 class Kind(StrEnum):
@@ -45,21 +45,14 @@ _RULES = [
 # reports: "When did the talks happen?" is not answered by it.
 _REPORTED_ON = re.compile(
     r"\b(?:said|says|told\s+\w+|reported|added|declined\s+comment)\s+(?:late\s+|early\s+)?"
-    r"(?:on\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today)\b",
+    rf"(?:on\s+)?(?:{'|'.join(sorted(WEEKDAYS | {'yesterday', 'today'}))})\b",
     re.I,
 )
 _ABOUT_SAYING = re.compile(r"\b(?:say|said|says|tell|told|report|reported|announce|comment)", re.I)
-
-
-def _dated(text: str) -> bool:
-    return has_date(_REPORTED_ON.sub(" ", text))
-
-
+# Dates are judged in ``holds`` (the question decides whether a report's day counts).
 _HOLDS: dict[Kind, Callable[[str], bool]] = {
     Kind.AMOUNT: lambda text: has_quantity(text) or _duration(text),
     Kind.COUNT: has_count,
-    Kind.DATE: _dated,
-    Kind.FUTURE_DATE: lambda text: _dated(text) and bool(_FUTURE.search(text)),
     Kind.NAME: lambda text: bool(names(text)),
     Kind.ANY: lambda text: True,
 }
@@ -89,6 +82,8 @@ def wanted(question: str) -> Kind:
 def holds(kind: Kind, text: str, question: str = "") -> bool:
     """Whether ``text`` states something of ``kind`` (for ``question``: one asking when
     something was said is answered by the day it was said)."""
-    if kind in (Kind.DATE, Kind.FUTURE_DATE) and _ABOUT_SAYING.search(question):
-        return has_date(text) and (kind is Kind.DATE or bool(_FUTURE.search(text)))
+    if kind in (Kind.DATE, Kind.FUTURE_DATE):
+        said = _ABOUT_SAYING.search(question)
+        dated = has_date(text if said else _REPORTED_ON.sub(" ", text))
+        return dated and (kind is Kind.DATE or bool(_FUTURE.search(text)))
     return _HOLDS[kind](text)

@@ -264,7 +264,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         evidence = select_evidence(
             asked,
             hits,
-            2 * shown if follow_up else shown,
+            follow_up.reach(shown) if follow_up else shown,
             idf,
             self._embed,
             follow_up.context if follow_up else "",

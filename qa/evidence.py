@@ -124,6 +124,8 @@ def coverage(
 # How a sentence ends (a heading does not: "Venezuela's financial lifeline").
 _SENTENCE_END = re.compile(r"[.!?:;…\"'”’)\]]\s*$")
 HEADING_WORDS = 12
+# Characters either side of a sentence that tell whether it is a line of its own.
+_LINE = 80
 
 
 def is_heading(text: str, before: str, after: str) -> bool:
@@ -149,7 +151,9 @@ def candidate_sentences(hits: Sequence[SearchHit]) -> list[Candidate]:
             key = (chunk.doc_id, start)
             if key in seen or not terms(text) or looks_like_injection(text):
                 continue
-            if is_heading(text, chunk.text[: start - chunk.start], chunk.text[end - chunk.start :]):
+            a, b = start - chunk.start, end - chunk.start
+            # Only the line around the sentence matters: no copy of the whole chunk.
+            if is_heading(text, chunk.text[max(0, a - _LINE) : a], chunk.text[b : b + _LINE]):
                 continue
             seen.add(key)
             before = texts[i - 1] if i > 0 else ""

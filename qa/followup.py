@@ -112,6 +112,11 @@ class FollowUp:
             ev.n = n
         return ordered
 
+    def reach(self, k: int) -> int:
+        """How many sentences to select for ``widen`` to keep ``k`` of: twice as many for a
+        follow-up asking one kind of fact, else ``k``."""
+        return k if wanted(self.question) is Kind.ANY else 2 * k
+
     def widen(self, ranked: list[Evidence], k: int) -> list[Evidence]:
         """The ``k`` best of the ``ranked`` sentences; for a follow-up asking one kind of
         fact that none of them holds with what it asks about, the best sentence further down
