@@ -14,9 +14,13 @@ with fsync on): the same questions with ``conversation_id`` (no history sent, so
 reads the saved turns, then saves the new one; a new conversation every 10 turns, one per
 client) against the same questions without it, measured in the same run. The added cost
 is what the server reports in ``Server-Timing`` (``history``: reading the saved turns;
-``save``: writing the turn, and ``save-cpu``, the thread CPU time of that); target: the
-save's p95 < 5 ms. The end-to-end latencies of both are shown beside it. Under concurrent
-clients wall times inside the server include waiting for the CPU (and the GIL) its
+``save``: what saving the turn added to the request, and ``save-cpu``, the thread CPU time of
+that); target: the save's p95 < 5 ms. The turn's writes run on the server's writer thread
+beside the answering (``ConversationStore.begin_turn``): ``save`` is the wait for the turn's
+reservation, if it has not run yet, and handing the answer over; the writes' own CPU (about
+1 ms a turn: bench/people.py) shows only in the end-to-end latencies of both, shown beside
+it ("saved" against the same questions without a conversation). Under concurrent clients
+wall times inside the server include waiting for the CPU (and the GIL) its
 answering threads share; the CPU time does not.
 
 Run from the repo root:
@@ -344,9 +348,9 @@ def print_saved(saved: dict[str, Any]) -> None:
         rows,
     )  # fmt: skip
     print(
-        "save = writing the turn (target p95 < 5 ms), wall and the server thread's CPU (the "
-        "database server's own CPU is not in it); history = reading the saved turns when the "
-        "request sends none; all from the server's Server-Timing header"
+        "save = what saving the turn added to the request (target p95 < 5 ms), wall and the "
+        "request thread's CPU (the database server's own CPU is not in it); history = reading "
+        "the saved turns when the request sends none; all from the server's Server-Timing header"
     )
 
 

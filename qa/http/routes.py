@@ -15,9 +15,10 @@ from qa.chain import AnswerEvent
 from qa.http.context import Context, Ctx, caller, request_id, user_of
 from qa.http.errors import ApiError
 from qa.http.public import public_answer, public_document, public_event
-from qa.http.turns import conversation_history, save_turn, turn_headers
+from qa.http.turns import begin_turn, conversation_history, turn_headers
 from qa.people.identity import User
 from qa.people.records import NotFound
+from qa.people.store import PendingTurn
 from qa.types import Answer, AsOf, Filters, Text, Turn, UploadResult
 
 log = logging.getLogger(__name__)
@@ -78,15 +79,26 @@ class CollectionInfo(BaseModel):
 router = APIRouter(prefix="/v1")
 
 
-def _prepare(body: AskRequest, ctx: Context, user: User) -> tuple[str, str, list[Turn], float]:
-    """(question, collection, history, seconds spent reading the conversation), every check
-    made before any answering work."""
+def _prepare(
+    body: AskRequest, ctx: Context, user: User, reserve: bool = False
+) -> tuple[str, str, list[Turn], float, PendingTurn | None]:
+    """(question, collection, history, seconds spent reading the conversation, the turn
+    reserved for the answer if ``reserve``), every check made before any answering work.
+    The reservation runs beside the reading and the answering; it is given up if a check
+    fails (it holds nothing that is not the user's own: see ``begin_turn``)."""
     question = ctx.assistant.check_question(body.question, body.history)
     collection = ctx.assistant.resolve_collection(body.collection, user=user.name)
-    history, began = body.history, time.perf_counter()
+    history, began, pending = body.history, time.perf_counter(), None
     if body.conversation_id:
-        history = conversation_history(ctx, user, body.conversation_id, body.history)
-    return question, collection, history, time.perf_counter() - began
+        if reserve:
+            pending = begin_turn(ctx, user, body.conversation_id, question, collection)
+        try:
+            history = conversation_history(ctx, user, body.conversation_id, body.history)
+        except BaseException:
+            if pending is not None:
+                pending.cancel()
+            raise
+    return question, collection, history, time.perf_counter() - began, pending
 
 
 @router.post("/ask", response_model=Answer, tags=["ask"])
@@ -95,22 +107,30 @@ def ask(body: AskRequest, ctx: Ctx, request: Request, response: Response) -> Ans
     With ``conversation_id`` the turn is saved, ``X-Conversation-Turn`` is its number, and
     ``Server-Timing`` says what reading the conversation and saving the turn cost."""
     user = caller(request)
-    question, collection, history, reading = _prepare(body, ctx, user)
-    answer = ctx.assistant.ask(
-        question, history, body.filters, body.mode, collection, user=user.name, as_of=body.as_of
-    )
+    # The turn's writes run beside reading the conversation and answering.
+    question, collection, history, reading, pending = _prepare(body, ctx, user, reserve=True)
+    try:
+        answer = ctx.assistant.ask(
+            question, history, body.filters, body.mode, collection, user=user.name, as_of=body.as_of
+        )
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
     ctx.metrics.observe_answer(answer, "api")
     answer = public_answer(answer)
-    if body.conversation_id:
+    if pending is not None:
         began, cpu = time.perf_counter(), time.thread_time()
-        turn = save_turn(ctx, user, body.conversation_id, answer, collection)
-        # Wall time includes waiting for the CPU the answering threads share; CPU time not.
+        turn = pending.finish(answer)
+        # What saving adds to the request: waiting for the turn's reservation if it is still
+        # running, and handing the answer over. Wall time includes waiting for the CPU the
+        # answering threads share; CPU time does not.
         timings = {
             "history": reading,
             "save": time.perf_counter() - began,
             "save-cpu": time.thread_time() - cpu,
         }
-        response.headers.update(turn_headers(body.conversation_id, turn, timings))
+        response.headers.update(turn_headers(pending.conversation_id, turn, timings))
     return answer
 
 
@@ -131,34 +151,40 @@ def ask_stream(body: AskRequest, ctx: Ctx, request: Request) -> EventSourceRespo
     (``error`` replaces what is missing when answering fails midway). With
     ``conversation_id``, a ``saved`` event (``conversation_id``, ``turn``) follows the answer."""
     user = caller(request)
-    question, collection, history, _ = _prepare(body, ctx, user)
+    question, collection, history, _, _ = _prepare(body, ctx, user)
     events = ctx.assistant.stream(
         question, history, body.filters, body.mode, collection, user=user.name, as_of=body.as_of
     )
     rid = request_id(request)
 
-    def save_event(conversation_id: str, answer: Answer) -> ServerSentEvent:
+    def save_event(pending: PendingTurn, answer: Answer) -> ServerSentEvent:
         try:
-            turn = save_turn(ctx, user, conversation_id, answer, collection)
+            turn = pending.finish(answer)
         except NotFound as exc:  # deleted while answering: the answer stands, unsaved
             message = f"the answer was not saved: {exc}"
             return frame(ErrorEvent(message=message).model_dump_json(), "error")
-        saved = SavedEvent(conversation_id=conversation_id, turn=turn.number)
+        saved = SavedEvent(conversation_id=pending.conversation_id, turn=turn.number)
         return frame(saved.model_dump_json(), "saved")
 
     def frames() -> Iterator[ServerSentEvent]:
+        pending = None
+        if body.conversation_id:  # the turn's writes run beside the answering
+            pending = begin_turn(ctx, user, body.conversation_id, question, collection)
         try:
             for event in events:
                 event = public_event(event)
                 yield frame(event.model_dump_json(), event.type)
                 if isinstance(event, AnswerEvent):
                     ctx.metrics.observe_answer(event.answer, "api")
-                    if body.conversation_id:
-                        yield save_event(body.conversation_id, event.answer)
+                    if pending is not None:
+                        yield save_event(pending, event.answer)
         except Exception:
             log.exception("request %s: streaming answer failed", rid)
             message = f"answering failed (request id {rid})"
             yield frame(ErrorEvent(message=message).model_dump_json(), "error")
+        finally:  # no answer (failed, or the client went away): the turn is given up
+            if pending is not None:
+                pending.cancel()
         yield frame('{"type": "done"}', "done")
 
     return sse_stream(frames())

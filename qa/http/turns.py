@@ -9,6 +9,7 @@ from qa.http.context import Context
 from qa.http.public import public_answer
 from qa.people.identity import User
 from qa.people.records import ConversationView, Forbidden, TurnRecord
+from qa.people.store import PendingTurn
 from qa.types import Answer, Turn
 
 
@@ -64,6 +65,15 @@ def save_turn(
     (sources named by file, not by the server's path)."""
     conversations = ctx.people.conversations
     return conversations.append_turn(user, conversation_id, public_answer(answer), collection)
+
+
+def begin_turn(
+    ctx: Context, user: User, conversation_id: str, question: str, collection: str
+) -> PendingTurn:
+    """Reserve the turn of a question about to be answered: its writes run beside the
+    answering. ``PendingTurn.finish`` saves the answer (as clients see it: pass it through
+    ``public_answer``), ``PendingTurn.cancel`` gives the turn up."""
+    return ctx.people.conversations.begin_turn(user, conversation_id, question, collection)
 
 
 def turn_headers(

@@ -50,6 +50,8 @@ def feedback_items(
     items: dict[str, EvalItem] = {}
     with db.read() as conn:
         for row in conn.execute(query):
+            if not row.answer:  # a turn still being answered (PENDING)
+                continue
             answer = Answer.model_validate(row.answer)
             question = answer.standalone_question or answer.question
             correction = (row.correction or "").strip()

@@ -107,6 +107,8 @@ def collect(
     with db.read() as conn:
         for row in conn.execute(query):
             item = items.get(row.id)
+            if not row.answer:  # a turn still being answered (PENDING)
+                continue
             if item is None:
                 answer = Answer.model_validate(row.answer)
                 ranked: list[Source | Citation] = [*answer.sources, *answer.citations]

@@ -35,6 +35,7 @@ class People:
         self, collections: Sequence[str] | None = None, since: datetime | None = None
     ) -> list[EvalItem]:
         """Thumbs-down feedback as evaluation questions (see :mod:`qa.people.feedback`)."""
+        self.conversations.writer.settle()
         return feedback_items(self.db, collections, since)
 
     def insights(
@@ -48,7 +49,9 @@ class People:
         """What the collections fail to answer; for admins only (they read every collection)."""
         if not self.policy.is_admin(user):
             raise Forbidden(f"{user.name} is not an admin")
+        self.conversations.writer.settle()
         return insights(self.db, embed, collections, since, threshold)
 
     def close(self) -> None:
+        self.conversations.close()
         self.db.dispose()

@@ -14,12 +14,25 @@ whose UPDATE takes the same row lock, on SQLite ``INSERT ... SELECT turn_count +
 the write lock the statement holds, with migration 0002's trigger advancing the count. Either
 way appends from several processes are serialized per conversation: no number is lost or
 handed out twice. The unique (conversation, number) constraint backs this up.
+
+A question answered for a conversation through the API is saved in two writes that both run
+on the store's writer thread (:mod:`qa.people.writer`), beside the answering rather than
+after it: ``begin_turn`` reserves the turn (its number, its question, the answer ``PENDING``)
+while the answer is being worked out, and ``PendingTurn.finish`` hands the answer over to be
+written and returns at once with the turn's number. A read first waits for this process's
+queued writes (read-your-writes); a turn still ``PENDING`` that this process is not answering
+(another process's, written a few milliseconds after its answer was returned) is waited for
+up to a quarter of a second, and otherwise left out until its answer is there.
 """
 
 from __future__ import annotations
 
 import math
 import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Boolean, Row, bindparam, delete, func, insert, select, text, update
@@ -52,6 +65,7 @@ from qa.people.records import (
     ShareInfo,
     TurnRecord,
 )
+from qa.people.writer import Writer
 from qa.types import Answer
 from qa.types import Turn as Message
 
@@ -93,8 +107,20 @@ _ONE_STATEMENT_PARAMS = (
     bindparam("created_at", type_=UTCDateTime()),
     bindparam("abstained", type_=Boolean()),
 )
+# The answer of a reserved turn until its answer is written (see begin_turn).
+PENDING: dict[str, Any] = {}
+_FILL_TURN = (
+    update(_turns)
+    .where(_turns.c.conversation_id == bindparam("b_id"), _turns.c.number == bindparam("b_number"))
+    .values(answer=bindparam("answer", type_=JSONDoc), abstained=bindparam("abstained"))
+)
 # How many (conversation, collection) pairs a store remembers as settled.
 _SETTLED_MAX = 10_000
+# How long a read waits for turns other processes have answered but not yet written.
+_PENDING_WAIT_S = 0.25
+# A turn still pending after this long was never finished (its process died): it is left
+# out without waiting for it.
+_ABANDONED = timedelta(hours=1)
 
 
 def _text(text: str) -> str:
@@ -130,6 +156,12 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     return data
 
 
+def _record(number: int, values: dict[str, Any], answer: Answer) -> TurnRecord:
+    return TurnRecord(
+        number=number, question=values["question"], answer=answer, created_at=values["created_at"]
+    )
+
+
 def _info(row: Row[Any]) -> ConversationInfo:
     return ConversationInfo(
         id=row.id,
@@ -152,6 +184,13 @@ class ConversationStore:
         # collection: both only ever stay so, so a later append needs neither (one statement).
         self._settled: set[tuple[str, str | None]] = set()
         self._one_statement = text(_ONE_STATEMENT[db.dialect]).bindparams(*_ONE_STATEMENT_PARAMS)
+        self.writer = Writer()
+        # Turns this process has reserved and is still answering: reads skip them unwaited.
+        self._answering: set[tuple[str, int]] = set()
+
+    def close(self) -> None:
+        """Write what is queued; the store writes nothing after."""
+        self.writer.close()
 
     # --- conversations --------------------------------------------------------------------
 
@@ -186,14 +225,17 @@ class ConversationStore:
 
     def get(self, user: User, conversation_id: str) -> ConversationView:
         """The conversation with its turns, if ``user`` may see it (see the module docstring)."""
-        with self.db.read() as conn:
+
+        def locate(conn: Connection) -> tuple[Row[Any], bool]:
             row = self._row(conn, conversation_id)
-            read_only = self._visibility(conn, user, row)
-            return self._view(conn, user, row, read_only)
+            return row, self._visibility(conn, user, row)
+
+        return self._settled_view(user, locate)
 
     def get_shared(self, user: User, token: str) -> ConversationView:
         """The conversation a live share token points to, read-only unless ``user`` owns it."""
-        with self.db.read() as conn:
+
+        def locate(conn: Connection) -> tuple[Row[Any], bool]:
             share = conn.execute(
                 select(Share.conversation_id).where(Share.token == token, Share.revoked.is_(False))
             ).one_or_none()
@@ -202,7 +244,24 @@ class ConversationStore:
             row = self._row(conn, share.conversation_id)
             if not self._readable(user, row):
                 raise NotFound("no such share link")
-            return self._view(conn, user, row, read_only=row.owner != user.name)
+            return row, row.owner != user.name
+
+        return self._settled_view(user, locate)
+
+    def _settled_view(
+        self, user: User, locate: Callable[[Connection], tuple[Row[Any], bool]]
+    ) -> ConversationView:
+        """The view ``locate`` finds (its row, whether read-only) once the turns answered
+        before the call are written (see the module docstring)."""
+        self.writer.settle()
+        deadline = time.monotonic() + _PENDING_WAIT_S
+        while True:
+            with self.db.read() as conn:
+                row, read_only = locate(conn)
+                view, waiting = self._view(conn, user, row, read_only)
+            if not waiting or time.monotonic() >= deadline:
+                return view
+            time.sleep(0.005)
 
     def rename(self, user: User, conversation_id: str, title: str) -> ConversationInfo:
         """Give the user's conversation a new title (shortened to 200 characters)."""
@@ -233,26 +292,55 @@ class ConversationStore:
     def append_turn(
         self, user: User, conversation_id: str, answer: Answer, collection: str | None = None
     ) -> TurnRecord:
-        """Save ``answer`` as the next turn of the user's conversation; returns it numbered."""
+        """Save ``answer`` as the next turn of the user's conversation; returns it numbered.
+        The write is done when this returns (``begin_turn`` overlaps it with the answering)."""
+        values = self._turn_values(user, answer.question, collection)
+        values |= {"answer": answer_json(answer), "abstained": answer.abstained}
+        number = self._append(user, conversation_id, values)
+        return _record(number, values, answer)
+
+    def begin_turn(
+        self, user: User, conversation_id: str, question: str, collection: str | None = None
+    ) -> PendingTurn:
+        """Reserve the next turn for ``question`` while it is being answered (see the module
+        docstring); ``finish`` or ``cancel`` the PendingTurn. Only the owner reserves a turn;
+        the reservation's errors (NotFound: no such conversation of the user's) are raised by
+        ``finish``."""
+        values = self._turn_values(user, question, collection)
+        values |= {"answer": PENDING, "abstained": False}
+
+        def reserve() -> int:
+            number = self._append(user, conversation_id, values)
+            self._answering.add((conversation_id, number))
+            return number
+
+        return PendingTurn(self, conversation_id, values, self.writer.submit(reserve))
+
+    def _turn_values(self, user: User, question: str, collection: str | None) -> dict[str, Any]:
         if collection is not None and not self.policy.can_read(user, collection):
             raise Forbidden(f"{user.name} may not read {collection!r}")
-        now = utcnow()
-        values = {
-            "question": _text(answer.question),
-            "answer": answer_json(answer),
-            "abstained": answer.abstained,
-            "collection": collection,
-            "created_at": now,
-        }
-        key = (conversation_id, collection)
+        return {"question": _text(question), "collection": collection, "created_at": utcnow()}
+
+    def _append(self, user: User, conversation_id: str, values: dict[str, Any]) -> int:
+        key = (conversation_id, values["collection"])
         if key in self._settled:
-            number = self._append_one(user, conversation_id, values)
-        else:
-            number = self._append_first(user, conversation_id, values, _title(answer.question))
-            if len(self._settled) >= _SETTLED_MAX:
-                self._settled.clear()
-            self._settled.add(key)
-        return TurnRecord(number=number, question=values["question"], answer=answer, created_at=now)
+            return self._append_one(user, conversation_id, values)
+        number = self._append_first(user, conversation_id, values, _title(values["question"]))
+        if len(self._settled) >= _SETTLED_MAX:
+            self._settled.clear()
+        self._settled.add(key)
+        return number
+
+    def _fill(self, conversation_id: str, number: int, answer: Answer) -> None:
+        """Write the answer of a reserved turn (on the writer thread)."""
+        values = {"answer": answer_json(answer), "abstained": answer.abstained}
+        with self.db.single() as conn:
+            conn.execute(_FILL_TURN, {**values, "b_id": conversation_id, "b_number": number})
+
+    def _drop(self, conversation_id: str, number: int) -> None:
+        """Remove a reserved turn that got no answer (on the writer thread)."""
+        with self.db.single() as conn:
+            conn.execute(delete(T).where(T.conversation_id == conversation_id, T.number == number))
 
     def _append_one(self, user: User, conversation_id: str, values: dict[str, Any]) -> int:
         """The append as one statement (the conversation has its title and collection)."""
@@ -417,8 +505,10 @@ class ConversationStore:
             raise NotFound("no such conversation")
         return True
 
-    @staticmethod
-    def _view(conn: Connection, user: User, row: Row[Any], read_only: bool) -> ConversationView:
+    def _view(
+        self, conn: Connection, user: User, row: Row[Any], read_only: bool
+    ) -> tuple[ConversationView, bool]:
+        """The view, and whether it lacks a turn another process is about to write."""
         ratings = {
             number: rating
             for number, rating in conn.execute(
@@ -427,18 +517,66 @@ class ConversationStore:
                 .where(T.conversation_id == row.id, Feedback.user == user.name)
             )
         }
-        turns = [
-            TurnRecord(
-                number=t.number,
-                question=t.question,
-                answer=Answer.model_validate(t.answer),
-                created_at=t.created_at,
-                rating=ratings.get(t.number),
+        turns, waiting, abandoned = [], False, utcnow() - _ABANDONED
+        for t in conn.execute(
+            select(T.number, T.question, T.answer, T.created_at)
+            .where(T.conversation_id == row.id)
+            .order_by(T.number)
+        ):
+            if t.answer == PENDING:  # not answered yet, or answered and being written
+                mine = (row.id, t.number) in self._answering
+                waiting = waiting or (not mine and t.created_at > abandoned)
+                continue
+            turns.append(
+                TurnRecord(
+                    number=t.number,
+                    question=t.question,
+                    answer=Answer.model_validate(t.answer),
+                    created_at=t.created_at,
+                    rating=ratings.get(t.number),
+                )
             )
-            for t in conn.execute(
-                select(T.number, T.question, T.answer, T.created_at)
-                .where(T.conversation_id == row.id)
-                .order_by(T.number)
-            )
-        ]
-        return ConversationView(**_info(row).model_dump(), turns=turns, read_only=read_only)
+        view = ConversationView(**_info(row).model_dump(), turns=turns, read_only=read_only)
+        return view, waiting
+
+
+class PendingTurn:
+    """A turn reserved for a question being answered (``ConversationStore.begin_turn``)."""
+
+    def __init__(
+        self, store: ConversationStore, conversation_id: str, values: dict[str, Any],
+        reserved: Future[int],
+    ) -> None:  # fmt: skip
+        self._store, self.conversation_id, self._values = store, conversation_id, values
+        self._reserved = reserved
+        self._ended = False
+
+    def finish(self, answer: Answer) -> TurnRecord:
+        """Hand ``answer`` over to be written as the turn's answer; returns the numbered turn
+        at once (after the reservation, if it is still running). Raises the reservation's
+        error (NotFound when the conversation is gone)."""
+        if self._ended:
+            raise RuntimeError("the turn was already finished or cancelled")
+        self._ended = True
+        number = self._reserved.result()
+        key = (self.conversation_id, number)
+        self._store.writer.submit(
+            lambda: self._store._fill(*key, answer),
+            behind=f"saving the answer of turn {number} of conversation {self.conversation_id}",
+        )
+        self._store._answering.discard(key)
+        values = self._values
+        return _record(number, values, answer)
+
+    def cancel(self) -> None:
+        """The question got no answer: its reserved turn is removed (its number stays used)."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            number = self._reserved.result()
+        except Exception:  # nothing was reserved
+            return
+        key = (self.conversation_id, number)
+        self._store.writer.submit(lambda: self._store._drop(*key), behind="removing a turn")
+        self._store._answering.discard(key)

@@ -21,12 +21,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from qa.chain import NOT_FOUND
 from qa.config import Settings
 from qa.evaluation.datasets import load_dataset
 from qa.http.app import create_app
 from qa.people.identity import User
+from qa.people.models import Turn
 from qa.people.records import FeedbackIn
 from qa.people.service import People
 from qa.service import Assistant
@@ -120,6 +122,39 @@ def test_the_stream_saves_the_turn_and_says_its_number(client: TestClient) -> No
     assert saved == {"type": "saved", "conversation_id": conversation, "turn": 1}
     view = client.get(f"/v1/conversations/{conversation}", headers=auth("alice")).json()
     assert view["turns"][0]["answer"]["text"] == dict(events)["answer"]["answer"]["text"]
+
+
+def test_a_question_that_fails_to_be_answered_gives_its_turn_up(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The turn is reserved while the answer is worked out; no answer, no turn."""
+    conversation = new_conversation(client)
+    assistant = client.app_state.ctx.assistant  # type: ignore[attr-defined]
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the model fell over")
+
+    def broken_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        yield from broken()  # fails once the stream is read, as Assistant.stream would
+
+    with monkeypatch.context() as patch:
+        patch.setattr(assistant, "ask", broken)
+        failed = ask(client, conversation, QUESTION)
+        assert failed.status_code == 500 and "fell over" not in failed.text
+        patch.setattr(assistant, "stream", broken_stream)
+        body = {"question": QUESTION, "conversation_id": conversation}
+        streamed = client.post("/v1/ask/stream", json=body, headers=auth("alice"))
+        assert [kind for kind, _ in parse_sse(streamed.text)] == ["error", "done"]
+    view = client.get(f"/v1/conversations/{conversation}", headers=auth("alice")).json()
+    assert view["turns"] == [] and view["turn_count"] == 2  # two numbers given up
+    answered = ask(client, conversation, QUESTION)
+    assert answered.headers["X-Conversation-Turn"] == "3"
+    view = client.get(f"/v1/conversations/{conversation}", headers=auth("alice")).json()
+    assert [(t["number"], t["question"]) for t in view["turns"]] == [(3, QUESTION)]
+    assert view["title"] == QUESTION
+    with people_of(client).db.read() as conn:  # nothing left for other processes to wait for
+        rows = conn.execute(select(Turn.number).where(Turn.conversation_id == conversation))
+        assert [number for (number,) in rows] == [3]
 
 
 def answers_so_far(client: TestClient) -> float:

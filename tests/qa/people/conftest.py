@@ -39,5 +39,7 @@ def policy() -> Policy:
 
 
 @pytest.fixture
-def store(database: Database, policy: Policy) -> ConversationStore:
-    return ConversationStore(database, policy)
+def store(database: Database, policy: Policy) -> Iterator[ConversationStore]:
+    conversations = ConversationStore(database, policy)
+    yield conversations
+    conversations.close()
