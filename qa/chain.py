@@ -22,7 +22,7 @@ from qa.citations import build_citations, completeness, key_terms
 from qa.config import Settings
 from qa.evidence import Evidence, render, select_evidence, sources_of
 from qa.extractive import extractive_claims
-from qa.followup import FollowUp, resolve
+from qa.followup import FollowUp, lead_with_kind, resolve
 from qa.gate import GateDecision
 from qa.llm.base import LLMBackend
 from qa.prompts import load_prompt
@@ -271,6 +271,8 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         )
         if follow_up is not None:
             evidence = follow_up.rerank(follow_up.widen(evidence, shown))
+        else:
+            evidence = lead_with_kind(question, evidence)
         # The gate judges the evidence by relevance; the newest-first order is for the answer.
         decision = self.policy.gate.decide(question, evidence, follow_up)
         relevant = evidence
@@ -318,7 +320,8 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
     ) -> Generator[StreamEvent, None, int]:
         """Fill ``answer`` from the evidence (and the model, if any); returns LLM calls."""
         if self.llm is None:
-            outcome = Outcome(extractive_claims(question, found.evidence), verified=False)
+            claims = self.extractive(question, found)
+            outcome = Outcome(claims, verified=False, fallback=None if claims else "repeated")
         else:
             generated = ""
             for token, count in self.generate(question, found.evidence, stream_tokens):
@@ -392,7 +395,18 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             trace["fallback_gate"] = {"answer": decision.answer, "reason": decision.reason}
             if not decision.answer:
                 return Outcome([], verified=False, fallback=why)
-        return Outcome(extractive_claims(question, found.evidence), False, why)
+        return Outcome(self.extractive(question, found), False, why)
+
+    def extractive(self, question: str, found: Found) -> list[Claim]:
+        """The extractive answer, or none when it would only repeat what the previous
+        answer said to a follow-up that asks for something else or a reason it does not
+        give ("What else?", "Why?": see ``FollowUp.repeat_answers``)."""
+        claims = extractive_claims(question, found.evidence)
+        follow_up = found.follow_up
+        said = " ".join(c.text for c in claims)
+        if follow_up is not None and follow_up.repeats(said) and not follow_up.repeat_answers(said):
+            return []
+        return claims
 
     def generate(
         self, question: str, evidence: list[Evidence], stream_tokens: bool

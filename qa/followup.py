@@ -38,6 +38,17 @@ ANCHOR_SHARE = 0.5
 # Words that point back like a pronoun (stems, as ``terms`` gives them): "Who else has
 # accounts there?" asks nothing new by "else", nor "When did that happen?" by "happen".
 _POINTING = frozenset({"els", "other", "anoth", "happen", "occur"})
+# ... of which these ask for something besides what was said ("What else?").
+_ELSE = frozenset({"els", "other", "anoth"})
+_SOME = frozenset({"anyth", "someth"})
+_WHY = re.compile(r"^\s*(?:and\s+|but\s+)?(?:why\b|how\s+come\b)", re.I)
+# Words that give a reason or a purpose: "to fill the gap", "as ... is fraying under
+# sanctions", "as part of US sanctions", "if it seeks a boycott".
+_REASON = re.compile(
+    r"\b(?:because|since|as|so|to|for|due|owing|after|following|amid|under|if|given|"
+    r"thanks|reason|aim|seek|seeks|want|wants|hope|hopes|order)\b",
+    re.I,
+)
 
 
 def is_follow_up(question: str) -> bool:
@@ -131,10 +142,7 @@ class FollowUp:
     def fits(self, sentence: str) -> bool:
         """Whether ``sentence`` holds the kind of fact the follow-up asks for (a date for
         "when") and most of what it newly asks about, in its words or their synonyms."""
-        kind = wanted(self.question)
-        if kind is Kind.ANY or not holds(kind, sentence, self.question):
-            return False
-        return _share(self.new_terms(), set(terms(sentence)), synonyms=True) >= ANCHOR_SHARE
+        return _fits(wanted(self.question), self.new_terms(), sentence, self.question)
 
     def leading(self, evidence: Sequence[Evidence]) -> int:
         """How many sentences lead the reranked evidence by holding what the conversation
@@ -175,6 +183,16 @@ class FollowUp:
         before = set(terms(self.said)) | REPORTING_TERMS
         return all(t in before for t in terms(text))
 
+    def repeat_answers(self, text: str) -> bool:
+        """Whether ``text``, saying only what the previous answer said, may still answer
+        the follow-up: it holds the fact asked for ("Where?", "What does that system do?":
+        the sentence already cited says), but not "What else?" (something else is asked
+        for), nor "Why?" when it gives no reason ("... declined comment.")."""
+        if _WHY.search(self.question):
+            return bool(_REASON.search(text))
+        own = [t for t in terms(self.question) if t not in _POINTING | _SOME]
+        return bool(own) or not set(terms(self.question)) & _ELSE
+
     def anchored(self, sentence: str) -> bool:
         """Whether ``sentence`` answers something new: it is not the sentence the previous
         answer rested on, or it holds most of what the follow-up newly asks about (for a
@@ -184,6 +202,42 @@ class FollowUp:
             return True
         factoid = bool(_FACTOID.search(self.question))
         return _share(self.new_terms(), set(terms(sentence)), factoid) >= ANCHOR_SHARE
+
+
+# The kinds of fact a sentence holds rarely enough to tell sentences apart by (nearly every
+# news sentence holds a name).
+_TELLING = frozenset({Kind.DATE, Kind.FUTURE_DATE, Kind.AMOUNT, Kind.COUNT})
+
+
+def lead_with_kind(question: str, evidence: list[Evidence]) -> list[Evidence]:
+    """A question asking for a date or a number (not a follow-up): the sentences holding
+    one and all that the question asks about lead its evidence, in their order ("When did
+    the meeting happen?": "Both sides used Saturday's meeting ..." scores below two
+    sentences about the meeting that hold no day)."""
+    kind = wanted(question)
+    if kind not in _TELLING:
+        return evidence
+    asked = [t for t in dict.fromkeys(terms(question)) if t not in _POINTING]
+    related = _related()
+
+    def fits(sentence: str) -> bool:
+        # Every word asked, or a synonym of it: "When was the company founded?" is not
+        # answered by a dated sentence about the company that says nothing of founding.
+        held = set(terms(sentence))
+        whole = all(t in held or related.get(t, frozenset()) & held for t in asked)
+        return whole and holds(kind, sentence, question)
+
+    ordered = sorted(evidence, key=lambda ev: not fits(ev.text))
+    for n, ev in enumerate(ordered, start=1):
+        ev.n = n
+    return ordered
+
+
+def _fits(kind: Kind, asked: list[str], sentence: str, question: str) -> bool:
+    """``sentence`` holds a fact of ``kind`` and most of ``asked`` (or their synonyms)."""
+    if kind is Kind.ANY or not holds(kind, sentence, question):
+        return False
+    return _share(asked, set(terms(sentence)), synonyms=True) >= ANCHOR_SHARE
 
 
 def _share(asked: list[str], text_terms: set[str], synonyms: bool = False) -> float:

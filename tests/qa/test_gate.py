@@ -6,7 +6,7 @@ import pytest
 
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
-from qa.followup import FollowUp, is_follow_up, quotes_of, resolve
+from qa.followup import FollowUp, is_follow_up, lead_with_kind, quotes_of, resolve
 from qa.gate import CalibratedGate, kind_missing, names_missing
 from qa.types import Turn
 
@@ -240,3 +240,47 @@ def test_a_follow_up_for_one_fact_reaches_past_the_sentences_shown_for_it() -> N
     assert what.widen(ranked, 6) == ranked[:6]
     shown = [ev(1, saturday), *ranked[1:]]
     assert when.widen(shown, 6) == shown[:6]
+
+
+def test_a_question_for_a_date_or_number_leads_with_a_sentence_holding_one() -> None:
+    """ "When did the meeting happen?": two sentences about the meeting outscore the one
+    that says Saturday; it leads the evidence, so the gate (which looks at two sentences)
+    finds the date. A question for a name, or any other, keeps the relevance order."""
+    saw = "US officials saw the meeting as a chance to gauge Venezuela's stance."
+    came = "The meeting came as Venezuela's financial lifeline to Russia is fraying."
+    saturday = "Both sides used Saturday's meeting in Caracas to present maximalist demands."
+    gate = CalibratedGate(threshold=0.0)
+    question = "When did the meeting happen?"
+    assert not gate.decide(question, [ev(1, came), ev(2, saw), ev(3, saturday)], None).answer
+    led = lead_with_kind(question, [ev(1, came), ev(2, saw), ev(3, saturday)])
+    assert [e.text for e in led] == [saturday, came, saw] and [e.n for e in led] == [1, 2, 3]
+    assert gate.decide(question, led, None).answer
+    # A date about something else does not lead: "meeting" is what the question asks about.
+    exports = "Venezuela's exports fell in 2019."
+    unmoved = lead_with_kind(question, [ev(1, came), ev(2, exports)])
+    assert [e.text for e in unmoved] == [came, exports]
+    for other in ("Who attended the meeting?", "What happened at the meeting?"):
+        kept = lead_with_kind(other, [ev(1, came), ev(2, saw), ev(3, saturday)])
+        assert [e.text for e in kept] == [came, saw, saturday], other
+
+
+def test_a_follow_up_for_something_else_or_a_reason_is_not_answered_by_a_repeat() -> None:
+    """What the previous answer said may answer a follow-up asking for a fact of it
+    ("Where?", "What is it for?", "Who else declined?"), or a reason it gives ("Why?" after
+    "... to fill the gap if it seeks a boycott"); not "What else?", nor "Why?" after a
+    sentence that gives none."""
+    declined = "The White House and Venezuela's Information ministry declined comment."
+    supplies = "Washington also wants to identify alternative oil supplies to fill the gap."
+    swift = "Venezuela may use the SWIFT system, which facilitates transactions between banks."
+    for question, said, answers in [
+        ("Why?", declined, False),
+        ("Why did they decline?", declined, False),
+        ("Why?", supplies, True),
+        ("What else?", supplies, False),
+        ("Anything else?", supplies, False),
+        ("Who else declined?", declined, True),
+        ("What is it for?", swift, True),
+        ("Where?", DELEGATION, True),
+    ]:
+        follow_up = FollowUp(question, "What did they say?", [said])
+        assert follow_up.repeat_answers(said) is answers, question

@@ -93,6 +93,26 @@ def test_a_longer_conversation_asks_for_facts_of_the_sentence_already_cited(
     assert "Sunday" not in answer.text.split("[1]")[0], "the day of the report is no answer"
 
 
+def test_a_question_for_a_date_finds_the_sentence_that_holds_one(extractive: Assistant) -> None:
+    """Two sentences about the meeting outscore "Saturday's meeting", the one that says
+    when; it was refused for want of a date among the best two."""
+    answer = extractive.ask("When did the meeting happen?")
+    assert not answer.abstained, answer.trace["gate"]
+    assert "Saturday" in answer.citations[0].quote
+
+
+def test_a_follow_up_asking_for_more_gets_no_repeat_of_the_answer_before(
+    extractive: Assistant,
+) -> None:
+    """ "Why?" after "Who declined to comment?": the article does not say; the same sentence
+    again would be no answer. "Where?" after the delegation's sentence is answered by it."""
+    why = ask_conversation(extractive, ["Who declined to comment?", "Why?"])
+    assert why.abstained and why.text == NOT_FOUND, why.text
+    assert why.trace["fallback"] == "repeated"
+    where = ask_conversation(extractive, ["Who led the US delegation?", "Where?"])
+    assert not where.abstained and "Miraflores" in where.text
+
+
 def test_the_articles_section_heading_is_never_an_answer(extractive: Assistant) -> None:
     # "Venezuela's financial lifeline" is a line of its own between paragraphs.
     answer = extractive.ask("What is the US hoping to get from Venezuela?")
