@@ -365,7 +365,7 @@ class Resumed:
         for turn in self.view.turns:
             console.print(f"you> {turn.question}", style="green", markup=False, highlight=False)
             print_answer(turn.answer)
-        return messages_of(self.view)
+        return messages_of(self.view.turns)
 
     def append(self, answer: Answer, collection: str) -> None:
         from qa.http.public import public_answer

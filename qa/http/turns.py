@@ -5,10 +5,12 @@ continue conversations, and save answers, the same way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from qa.http.context import Context
 from qa.http.public import public_answer
 from qa.people.identity import User
-from qa.people.records import ConversationView, Forbidden, TurnRecord
+from qa.people.records import TurnRecord
 from qa.people.store import PendingTurn
 from qa.types import Answer, Turn
 
@@ -39,20 +41,20 @@ def conversation_history(
     Raises NotFound for a conversation the user cannot see, Forbidden for one shared with
     them (read-only), before any answering work is done.
     """
-    view = ctx.people.conversations.get(user, conversation_id)
-    if view.read_only:
-        raise Forbidden("a shared conversation is read-only; start your own to continue it")
+    settings = ctx.settings
+    # Two messages a turn: the newest turns that may fit the history limits.
+    limit = 0 if sent else (settings.max_history_turns + 1) // 2
+    turns = ctx.people.conversations.recent_turns(user, conversation_id, limit)
     if sent:
         return sent
-    settings = ctx.settings
-    return bounded(messages_of(view), settings.max_history_turns, settings.max_history_chars)
+    return bounded(messages_of(turns), settings.max_history_turns, settings.max_history_chars)
 
 
-def messages_of(view: ConversationView) -> list[Turn]:
+def messages_of(turns: Iterable[TurnRecord]) -> list[Turn]:
     """The saved turns as chat history: each question, then its answer with the sentences it
     cited (a follow-up is resolved with them)."""
     messages: list[Turn] = []
-    for turn in view.turns:
+    for turn in turns:
         messages.append(Turn(role="user", content=turn.question))
         messages.append(Turn.reply(turn.answer))
     return messages

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
@@ -116,6 +116,8 @@ _FILL_TURN = (
 )
 # How many (conversation, collection) pairs a store remembers as settled.
 _SETTLED_MAX = 10_000
+# Turns more than asked for that a read of the newest fetches, for those being answered.
+_PENDING_SLACK = 4
 # How long a read waits for turns other processes have answered but not yet written.
 _PENDING_WAIT_S = 0.25
 # A turn still pending after this long was never finished (its process died): it is left
@@ -247,6 +249,34 @@ class ConversationStore:
             return row, row.owner != user.name
 
         return self._settled_view(user, locate)
+
+    def recent_turns(self, user: User, conversation_id: str, limit: int) -> list[TurnRecord]:
+        """The newest ``limit`` answered turns of the user's own conversation, oldest first:
+        what a follow-up is answered with. One query (``get`` makes four); NotFound for a
+        conversation the user cannot see, Forbidden for one shared with them (read-only)."""
+        query = (
+            select(C.owner, C.collections, T.number, T.question, T.answer, T.created_at)
+            .select_from(C)
+            .outerjoin(T, T.conversation_id == C.id)
+            .where(C.id == conversation_id)
+            .order_by(T.number.desc())
+            .limit(limit + _PENDING_SLACK)  # a turn being answered is left out
+        )
+        self.writer.settle()
+        deadline = time.monotonic() + _PENDING_WAIT_S
+        while True:
+            with self.db.single() as conn:
+                rows = conn.execute(query).all()
+            if not rows or not self._readable(user, rows[0]):
+                raise NotFound("no such conversation")
+            if rows[0].owner != user.name:
+                if not self.get(user, conversation_id).read_only:  # NotFound unless shared
+                    raise NotFound("no such conversation")
+                raise Forbidden("a shared conversation is read-only; start your own to continue it")
+            turns, waiting = self._turns(conversation_id, [r for r in rows if r.number], {})
+            if not waiting or time.monotonic() >= deadline:
+                return turns[::-1][-limit:] if limit > 0 else []
+            time.sleep(0.005)
 
     def _settled_view(
         self, user: User, locate: Callable[[Connection], tuple[Row[Any], bool]]
@@ -517,14 +547,24 @@ class ConversationStore:
                 .where(T.conversation_id == row.id, Feedback.user == user.name)
             )
         }
-        turns, waiting, abandoned = [], False, utcnow() - _ABANDONED
-        for t in conn.execute(
+        rows = conn.execute(
             select(T.number, T.question, T.answer, T.created_at)
             .where(T.conversation_id == row.id)
             .order_by(T.number)
-        ):
+        ).all()
+        turns, waiting = self._turns(row.id, rows, ratings)
+        view = ConversationView(**_info(row).model_dump(), turns=turns, read_only=read_only)
+        return view, waiting
+
+    def _turns(
+        self, conversation_id: str, rows: Sequence[Row[Any]], ratings: dict[int, str]
+    ) -> tuple[list[TurnRecord], bool]:
+        """The answered turns of ``rows``, and whether one of them is another process's
+        answered turn not written yet (see the module docstring)."""
+        turns, waiting, abandoned = [], False, utcnow() - _ABANDONED
+        for t in rows:
             if t.answer == PENDING:  # not answered yet, or answered and being written
-                mine = (row.id, t.number) in self._answering
+                mine = (conversation_id, t.number) in self._answering
                 waiting = waiting or (not mine and t.created_at > abandoned)
                 continue
             turns.append(
@@ -536,8 +576,7 @@ class ConversationStore:
                     rating=ratings.get(t.number),
                 )
             )
-        view = ConversationView(**_info(row).model_dump(), turns=turns, read_only=read_only)
-        return view, waiting
+        return turns, waiting
 
 
 class PendingTurn:

@@ -78,7 +78,7 @@ def chat_of(view: ConversationView) -> tuple[Messages, Messages, dict[int, int],
         numbers[len(shown)] = turn.number
         shown.append({"role": "assistant", "content": render_answer(turn.answer)})
         thumbs.append({"up": LIKE, "down": DISLIKE}.get(turn.rating or ""))
-    turns: Messages = [message.model_dump() for message in messages_of(view)]
+    turns: Messages = [message.model_dump() for message in messages_of(view.turns)]
     return shown, turns, numbers, thumbs
 
 

@@ -255,3 +255,30 @@ def test_an_append_to_a_conversation_deleted_elsewhere_saves_nothing(
         store.append_turn(ALICE, conversation.id, cited_answer(), "news")
     with database.read() as conn:
         assert conn.execute(select(func.count()).select_from(Turn)).scalar_one() == 0
+
+
+def test_recent_turns_are_the_newest_answered_ones_of_the_owners_conversation(
+    store: ConversationStore,
+) -> None:
+    """What a follow-up is answered with, in one query: the newest turns, oldest first;
+    a shared conversation is read-only for others (Forbidden), anyone else's is NotFound."""
+    conversation = store.create(ALICE).id
+    assert store.recent_turns(ALICE, conversation, 5) == []
+    for n in range(4):
+        store.append_turn(ALICE, conversation, cited_answer(f"Q{n}?"), "news")
+    answering = store.begin_turn(ALICE, conversation, "Still answering?", "news")
+    store.writer.settle()
+    assert [t.question for t in store.recent_turns(ALICE, conversation, 3)] == ["Q1?", "Q2?", "Q3?"]
+    assert [t.number for t in store.recent_turns(ALICE, conversation, 10)] == [1, 2, 3, 4]
+    assert store.recent_turns(ALICE, conversation, 0) == []
+    answering.finish(cited_answer("Still answering?"))
+    assert store.recent_turns(ALICE, conversation, 1)[0].question == "Still answering?"
+    with pytest.raises(NotFound):
+        store.recent_turns(BOB, conversation, 3)  # bob reads news, but it is not shared
+    with pytest.raises(NotFound):
+        store.recent_turns(ALICE, "no-such-conversation", 3)
+    store.share(ALICE, conversation)
+    with pytest.raises(Forbidden):
+        store.recent_turns(BOB, conversation, 3)
+    with pytest.raises(NotFound):
+        store.recent_turns(CAROL, conversation, 3)  # carol may not read news
