@@ -590,6 +590,11 @@ class PendingTurn:
         self._reserved = reserved
         self._ended = False
 
+    def reserved(self) -> int:
+        """The turn's number once its reservation is written (waits for it); raises the
+        reservation's error."""
+        return self._reserved.result()
+
     def finish(self, answer: Answer) -> TurnRecord:
         """Hand ``answer`` over to be written as the turn's answer; returns the numbered turn
         at once (after the reservation, if it is still running). Raises the reservation's

@@ -3,8 +3,8 @@
 A saved answer's writes run here, beside the answering instead of after it (see
 ``ConversationStore.begin_turn``): a request waits for none of them unless it needs a result
 (the turn's number) that is not ready yet, and those jobs go first. ``settle()`` waits for
-every write handed over before it, so a read in this process sees this process's writes
-(read-your-writes).
+every write handed over before it that nobody waits for (write-behind), so a read in this
+process sees this process's writes (read-your-writes).
 
 Jobs run one after another: a failed job's future holds the error (a write nobody waits for
 is logged), and the thread goes on. The thread starts with the first job, and
@@ -38,7 +38,7 @@ class Writer:
         self._jobs: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
         self._lock = threading.Condition()
         self._submitted = 0
-        self._queued: set[int] = set()  # the numbers of the jobs not run yet
+        self._behind: set[int] = set()  # the numbers of the write-behind jobs not run yet
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -51,7 +51,8 @@ class Writer:
             if self._closed:
                 raise RuntimeError("the people database's writer is closed")
             self._submitted += 1
-            self._queued.add(self._submitted)
+            if behind:
+                self._behind.add(self._submitted)
             self._jobs.put(
                 (_BEHIND if behind else _AWAITED, self._submitted, (job, future, behind))
             )
@@ -62,13 +63,15 @@ class Writer:
         return future
 
     def settle(self, timeout: float | None = None) -> bool:
-        """Wait until every job submitted before this call has run; False on timeout."""
+        """Wait until every write-behind job submitted before this call has run; False on
+        timeout. (A job somebody waits for is awaited by them: a read need not wait for a
+        turn being reserved while its question is answered.)"""
         with self._lock:
             target = self._submitted
             if self._thread is threading.current_thread():
                 return True  # a job cannot wait for the queue it is run from
             return self._lock.wait_for(
-                lambda: not self._queued or min(self._queued) > target, timeout
+                lambda: not self._behind or min(self._behind) > target, timeout
             )
 
     def close(self) -> None:
@@ -95,7 +98,7 @@ class Writer:
                 if behind is not None:
                     log.error("people database: %s failed: %s", behind, error, exc_info=error)
             with self._lock:
-                self._queued.discard(number)
+                self._behind.discard(number)
                 self._lock.notify_all()
 
 

@@ -30,11 +30,17 @@ def test_writer_runs_jobs_in_order_and_settle_waits_for_them() -> None:
     writer, ran = Writer(), []
     gate = threading.Event()
     writer.submit(gate.wait)  # holds the queue until released
-    futures = [writer.submit(lambda i=i: ran.append(i) or i) for i in range(5)]
+    futures = [writer.submit(lambda i=i: ran.append(i) or i, behind=f"job {i}") for i in range(5)]
     assert writer.settle(timeout=0.05) is False and ran == []  # still held
     gate.set()
     assert writer.settle(timeout=30) is True
     assert ran == [0, 1, 2, 3, 4] and [f.result() for f in futures] == ran
+    # A job somebody waits for is not waited for by settle: its submitter awaits it.
+    held = threading.Event()
+    awaited = writer.submit(held.wait)
+    assert writer.settle(timeout=30) is True and not awaited.done()
+    held.set()
+    assert awaited.result(timeout=30) is True
     writer.close()
     with pytest.raises(RuntimeError, match="closed"):
         writer.submit(lambda: None)
@@ -118,7 +124,7 @@ def test_a_turn_still_being_answered_is_left_out_and_a_cancelled_one_removed(
     conversation = store.create(ALICE).id
     store.append_turn(ALICE, conversation, cited_answer("Before?"), "news")
     answering = store.begin_turn(ALICE, conversation, "In progress?", "news")
-    store.writer.settle()
+    assert answering.reserved() == 2
     view = store.get(ALICE, conversation)
     assert [t.question for t in view.turns] == ["Before?"] and view.turn_count == 2
     answering.cancel()
@@ -147,7 +153,7 @@ def test_feedback_and_insights_skip_a_turn_without_its_answer(
 ) -> None:
     conversation = store.create(ALICE).id
     answering = store.begin_turn(ALICE, conversation, "Still answering?", "news")
-    store.writer.settle()
+    answering.reserved()
     with database.write() as conn:  # a refusal in the making, already thumbed down
         conn.execute(update(Turn).values(abstained=True))
     feedback = FeedbackIn(conversation_id=conversation, turn=1, rating="down", correction="X.")
@@ -168,7 +174,7 @@ def test_another_process_sees_a_turn_shortly_after_its_answer_was_returned(
     try:
         conversation = here.create(ALICE).id
         answering = there.begin_turn(ALICE, conversation, "Asked over there?", "news")
-        there.writer.settle()
+        answering.reserved()
         assert here.get(ALICE, conversation).turns == []  # still being answered there
         gate = threading.Event()
         there.writer.submit(gate.wait)  # the answer's write is held back...
