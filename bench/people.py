@@ -37,7 +37,8 @@ from qa.people.db import Database
 from qa.people.identity import User
 from qa.people.models import Turn
 from qa.people.records import FeedbackIn
-from qa.people.store import ConversationStore, answer_json
+from qa.people.saving import answer_json
+from qa.people.store import ConversationStore
 from qa.service import Assistant
 from qa.types import Answer
 from tests.postgres import create_database, postgres_bin, postgres_cluster

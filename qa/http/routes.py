@@ -18,7 +18,7 @@ from qa.http.public import public_answer, public_document, public_event
 from qa.http.turns import begin_turn, conversation_history, turn_headers
 from qa.people.identity import User
 from qa.people.records import NotFound
-from qa.people.store import PendingTurn
+from qa.people.saving import PendingTurn
 from qa.types import Answer, AsOf, Filters, Text, Turn, UploadResult
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from qa.http.context import Context
 from qa.http.public import public_answer
 from qa.people.identity import User
 from qa.people.records import TurnRecord
-from qa.people.store import PendingTurn
+from qa.people.saving import PendingTurn
 from qa.types import Answer, Turn
 
 

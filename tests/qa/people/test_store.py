@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from qa.http.turns import messages_of
 from qa.people.db import Database
 from qa.people.models import Feedback, Share, Turn
 from qa.people.records import FeedbackIn, Forbidden, NotFound
@@ -189,17 +190,18 @@ def test_bad_feedback_is_refused_before_the_database(fields: dict[str, object]) 
         FeedbackIn.model_validate({"conversation_id": "c", **fields})
 
 
-def test_history_feeds_follow_up_questions(store: ConversationStore) -> None:
+def test_the_saved_turns_feed_follow_up_questions(store: ConversationStore) -> None:
     conversation = store.create(ALICE)
     store.append_turn(ALICE, conversation.id, cited_answer("Who offered?"), "news")
     store.append_turn(ALICE, conversation.id, refusal("And the weather?"), "news")
-    history = store.history(ALICE, conversation.id)
+    history = messages_of(store.recent_turns(ALICE, conversation.id, 10))
     assert [(m.role, m.content) for m in history] == [
         ("user", "Who offered?"),
         ("assistant", cited_answer().text),
         ("user", "And the weather?"),
         ("assistant", "I could not find this in the documents."),
     ]
+    assert history[1].quotes == [c.quote for c in cited_answer().citations]
 
 
 def test_nul_characters_are_stored_as_replacement_characters(store: ConversationStore) -> None:
