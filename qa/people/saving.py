@@ -53,7 +53,7 @@ _COUNT_TURN = (
 )
 _ADD_TURN = insert(_turns)
 # The whole append as one statement that is its own transaction, when the conversation
-# already has a title and the answer's collection (see ConversationStore.append_turn): on
+# already has a title and the answer's collection (see TurnSaver._append): on
 # SQLite the trigger of migration 0002 advances the count the INSERT read; on PostgreSQL
 # the UPDATE takes the row lock first, so concurrent appends are numbered one after another.
 _ONE_STATEMENT = {
@@ -74,7 +74,7 @@ _ONE_STATEMENT_PARAMS = (
     bindparam("created_at", type_=UTCDateTime()),
     bindparam("abstained", type_=Boolean()),
 )
-# The answer of a reserved turn until its answer is written (see begin_turn).
+# The answer of a reserved turn until its answer is written (see TurnSaver.begin).
 PENDING: dict[str, Any] = {}
 _FILL_TURN = (
     update(_turns)
