@@ -142,7 +142,10 @@ class FollowUp:
     def fits(self, sentence: str) -> bool:
         """Whether ``sentence`` holds the kind of fact the follow-up asks for (a date for
         "when") and most of what it newly asks about, in its words or their synonyms."""
-        return _fits(wanted(self.question), self.new_terms(), sentence, self.question)
+        kind = wanted(self.question)
+        if kind is Kind.ANY or not holds(kind, sentence, self.question):
+            return False
+        return _share(self.new_terms(), set(terms(sentence)), synonyms=True) >= ANCHOR_SHARE
 
     def leading(self, evidence: Sequence[Evidence]) -> int:
         """How many sentences lead the reranked evidence by holding what the conversation
@@ -224,20 +227,13 @@ def lead_with_kind(question: str, evidence: list[Evidence]) -> list[Evidence]:
         # Every word asked, or a synonym of it: "When was the company founded?" is not
         # answered by a dated sentence about the company that says nothing of founding.
         held = set(terms(sentence))
-        whole = all(t in held or related.get(t, frozenset()) & held for t in asked)
+        whole = all(_matched(t, held, related) for t in asked)
         return whole and holds(kind, sentence, question)
 
     ordered = sorted(evidence, key=lambda ev: not fits(ev.text))
     for n, ev in enumerate(ordered, start=1):
         ev.n = n
     return ordered
-
-
-def _fits(kind: Kind, asked: list[str], sentence: str, question: str) -> bool:
-    """``sentence`` holds a fact of ``kind`` and most of ``asked`` (or their synonyms)."""
-    if kind is Kind.ANY or not holds(kind, sentence, question):
-        return False
-    return _share(asked, set(terms(sentence)), synonyms=True) >= ANCHOR_SHARE
 
 
 def _share(asked: list[str], text_terms: set[str], synonyms: bool = False) -> float:
@@ -247,13 +243,14 @@ def _share(asked: list[str], text_terms: set[str], synonyms: bool = False) -> fl
     if not asked:
         return 1.0
     related = _related() if synonyms else {}
-    held = 0.0
-    for t in asked:
-        if t in text_terms:
-            held += 1.0
-        elif related.get(t, frozenset()) & text_terms:
-            held += SYNONYM_CREDIT
-    return held / len(asked)
+    return sum(_matched(t, text_terms, related) for t in asked) / len(asked)
+
+
+def _matched(word: str, text_terms: set[str], related: dict[str, frozenset[str]]) -> float:
+    """1 for ``word`` in ``text_terms``, ``SYNONYM_CREDIT`` for a synonym of it there, else 0."""
+    if word in text_terms:
+        return 1.0
+    return SYNONYM_CREDIT if related.get(word, frozenset()) & text_terms else 0.0
 
 
 @cache

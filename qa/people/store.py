@@ -18,7 +18,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -47,9 +47,11 @@ from qa.people.records import (
     TurnRecord,
 )
 from qa.people.saving import PENDING, PendingTurn, TurnSaver, db_text, title_of
+from qa.people.writer import Writer
 from qa.types import Answer
 
 C, T = Conversation, Turn
+R = TypeVar("R")
 # Turns more than asked for that a read of the newest fetches, for those being answered.
 _PENDING_SLACK = 4
 # How long a read waits for turns other processes have answered but not yet written.
@@ -78,7 +80,11 @@ class ConversationStore:
         self.db = db
         self.policy = policy
         self.saver = TurnSaver(db, policy)
-        self.writer = self.saver.writer
+
+    @property
+    def writer(self) -> Writer:
+        """The thread that writes this store's turns (``settle()`` waits for its writes)."""
+        return self.saver.writer
 
     def close(self) -> None:
         """Write what is queued; the store writes nothing after."""
@@ -152,9 +158,8 @@ class ConversationStore:
             .order_by(T.number.desc())
             .limit(limit + _PENDING_SLACK)  # a turn being answered is left out
         )
-        self.writer.settle()
-        deadline = time.monotonic() + _PENDING_WAIT_S
-        while True:
+
+        def read() -> tuple[list[TurnRecord], bool]:
             with self.db.single() as conn:
                 rows = conn.execute(query).all()
             if not rows or not self._readable(user, rows[0]):
@@ -163,24 +168,33 @@ class ConversationStore:
                 if not self.get(user, conversation_id).read_only:  # NotFound unless shared
                     raise NotFound("no such conversation")
                 raise Forbidden("a shared conversation is read-only; start your own to continue it")
-            turns, waiting = self._turns(conversation_id, [r for r in rows if r.number], {})
-            if not waiting or time.monotonic() >= deadline:
-                return turns[::-1][-limit:] if limit > 0 else []
-            time.sleep(0.005)
+            return self._turns(conversation_id, [r for r in rows if r.number], {})
+
+        turns = self._settled(read)
+        return turns[::-1][-limit:] if limit > 0 else []
 
     def _settled_view(
         self, user: User, locate: Callable[[Connection], tuple[Row[Any], bool]]
     ) -> ConversationView:
-        """The view ``locate`` finds (its row, whether read-only) once the turns answered
-        before the call are written (see the module docstring)."""
+        """The view ``locate`` finds (its row, whether read-only)."""
+
+        def read() -> tuple[ConversationView, bool]:
+            with self.db.read() as conn:
+                row, read_only = locate(conn)
+                return self._view(conn, user, row, read_only)
+
+        return self._settled(read)
+
+    def _settled(self, read: Callable[[], tuple[R, bool]]) -> R:
+        """What ``read`` returns once the turns answered before the call are written: it
+        says whether a turn another process answered is still being written, and is read
+        again until none is or a quarter of a second has passed (see the module docstring)."""
         self.writer.settle()
         deadline = time.monotonic() + _PENDING_WAIT_S
         while True:
-            with self.db.read() as conn:
-                row, read_only = locate(conn)
-                view, waiting = self._view(conn, user, row, read_only)
+            found, waiting = read()
             if not waiting or time.monotonic() >= deadline:
-                return view
+                return found
             time.sleep(0.005)
 
     def rename(self, user: User, conversation_id: str, title: str) -> ConversationInfo:
