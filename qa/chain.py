@@ -22,7 +22,7 @@ from qa.citations import build_citations, completeness, key_terms
 from qa.config import Settings
 from qa.evidence import Evidence, render, select_evidence, sources_of
 from qa.extractive import extractive_claims
-from qa.followup import FollowUp, lead_with_kind, resolve
+from qa.followup import FollowUp, lead_with_introduction, lead_with_kind, resolve
 from qa.gate import GateDecision
 from qa.llm.base import LLMBackend
 from qa.prompts import load_prompt
@@ -272,7 +272,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         if follow_up is not None:
             evidence = follow_up.rerank(follow_up.widen(evidence, shown))
         else:
-            evidence = lead_with_kind(question, evidence)
+            evidence = lead_with_introduction(question, lead_with_kind(question, evidence))
         # The gate judges the evidence by relevance; the newest-first order is for the answer.
         decision = self.policy.gate.decide(question, evidence, follow_up)
         relevant = evidence

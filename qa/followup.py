@@ -236,6 +236,34 @@ def lead_with_kind(question: str, evidence: list[Evidence]) -> list[Evidence]:
     return ordered
 
 
+# "What is PDVSA?", "Who is Juan Gonzalez?": a question asking what a name is.
+_WHAT_IS = re.compile(
+    r"^\s*(?i:what|who)\s+(?i:is|are|was|were)\s+(?i:the\s+|an?\s+)?"
+    r"(?P<name>[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3})\s*\??\s*$"
+)
+
+
+def lead_with_introduction(question: str, evidence: list[Evidence]) -> list[Evidence]:
+    """A question asking what a name is (not a follow-up): the sentence that introduces the
+    name leads, the first that mentions it in the document of its best-scored mention. News
+    prose says what a thing is where it first names it ("Venezuela's state-run oil company
+    PDVSA") and uses the bare name after ("forcing PDVSA to move its accounts", which scores
+    higher for "What is PDVSA?" and says nothing of what it is)."""
+    match = _WHAT_IS.match(question)
+    if match is None:
+        return evidence
+    name = re.compile(rf"(?<![\w-]){re.escape(match['name'])}(?![\w-])")
+    mentions = [ev for ev in evidence if name.search(ev.text)]
+    if len(mentions) < 2:
+        return evidence
+    best = max(mentions, key=lambda ev: ev.score)
+    first = min((ev for ev in mentions if ev.doc_id == best.doc_id), key=lambda ev: ev.start)
+    ordered = [first, *(ev for ev in evidence if ev is not first)]
+    for n, ev in enumerate(ordered, start=1):
+        ev.n = n
+    return ordered
+
+
 def _share(asked: list[str], text_terms: set[str], synonyms: bool = False) -> float:
     """Share of ``asked`` in ``text_terms``. Plain counts: a follow-up is short, and its
     generic verb ("give") is as much of it as its noun. With ``synonyms``, a word the text

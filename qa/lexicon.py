@@ -167,6 +167,7 @@ DEMONYMS = {
     "mexican": ("mexico",), "brazilian": ("brazil",), "canadian": ("canada",),
 }  # fmt: skip
 # A people in the plural is its country too ("the Americans", "the Venezuelans").
+ALIASES |= {f"{key}s": ALIASES[key] for key in DEMONYMS if key.endswith("an") and key in ALIASES}
 DEMONYMS |= {f"{key}s": (key, *forms) for key, forms in DEMONYMS.items() if key.endswith("an")}
 # The US by any of its names is the US by the others.
 _US_FORMS = ("us", "u.s.", "united states", "america", "washington")

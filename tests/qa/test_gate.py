@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
-from qa.followup import FollowUp, is_follow_up, lead_with_kind, quotes_of, resolve
+from qa.followup import (
+    FollowUp,
+    is_follow_up,
+    lead_with_introduction,
+    lead_with_kind,
+    quotes_of,
+    resolve,
+)
 from qa.gate import CalibratedGate, kind_missing, names_missing
 from qa.types import Turn
 
@@ -262,6 +271,30 @@ def test_a_question_for_a_date_or_number_leads_with_a_sentence_holding_one() -> 
     for other in ("Who attended the meeting?", "What happened at the meeting?"):
         kept = lead_with_kind(other, [ev(1, came), ev(2, saw), ev(3, saturday)])
         assert [e.text for e in kept] == [came, saw, saturday], other
+
+
+def test_a_question_what_a_name_is_leads_with_the_sentence_that_introduces_it() -> None:
+    """ "What is PDVSA?": the later sentence with the bare name outscores the earlier one
+    that says what PDVSA is; the first mention in the best mention's document leads."""
+    later = "In 2019 Mosnarbank was blacklisted, forcing PDVSA to move its accounts."
+    first = "Venezuela's state-run oil company PDVSA has accounts at Promsvyazbank."
+    other_doc = "PDVSA shipped more crude in May."
+    ranked = [
+        replace(ev(1, later, 0.5), start=900),
+        replace(ev(2, EXPORTS, 0.4), start=10),
+        replace(ev(3, first, 0.3), start=400),
+        replace(ev(4, other_doc, 0.2), doc_id="e", start=0),
+    ]
+    for question in ("What is PDVSA?", "what is the PDVSA", "Who was PDVSA?"):
+        led = lead_with_introduction(question, list(ranked))
+        assert [e.text for e in led] == [first, later, EXPORTS, other_doc], question
+        assert [e.n for e in led] == [1, 2, 3, 4]
+    # Any other question, a name met once, or a name not in the evidence: order kept.
+    for question in ("What did PDVSA do?", "What is SWIFT?", "What is pdvsa?"):
+        kept = lead_with_introduction(question, list(ranked))
+        assert [e.text for e in kept] == [later, EXPORTS, first, other_doc], question
+    once = [ev(1, later), ev(2, EXPORTS)]
+    assert lead_with_introduction("What is PDVSA?", once) == once
 
 
 def test_a_follow_up_for_something_else_or_a_reason_is_not_answered_by_a_repeat() -> None:

@@ -15,6 +15,8 @@ from qa.lexicon import plain_names, with_plain_names
         ("What did the United States demand?", "What did the US demand?"),
         ("Where is the U.S. embassy?", "Where is the US embassy?"),
         ("Washington said so. Moscow agreed.", "US said so. Russia agreed."),
+        ("What did the Americans want in return?", "What did the US want in return?"),
+        ("Did the Russians help Venezuelans?", "Did the Russia help Venezuela?"),
     ],
 )
 def test_capitals_and_demonyms_read_as_the_country(question: str, plain: str) -> None:
@@ -28,6 +30,7 @@ def test_capitals_and_demonyms_read_as_the_country(question: str, plain: str) ->
         "Who owns the Washington Post?",  # inside a longer name
         "Which Latin American countries export oil?",
         "what did washington state vote",  # lower case: not read as a name
+        "What did the Tehrans say?",  # a plural is read only for a people
     ],
 )
 def test_names_that_merely_contain_an_alias_are_left_alone(question: str) -> None:
