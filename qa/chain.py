@@ -22,7 +22,13 @@ from qa.citations import build_citations, completeness, key_terms
 from qa.config import Settings
 from qa.evidence import Evidence, render, select_evidence, sources_of
 from qa.extractive import extractive_claims
-from qa.followup import FollowUp, lead_with_introduction, lead_with_kind, resolve
+from qa.followup import (
+    FollowUp,
+    lead_with_actor,
+    lead_with_introduction,
+    lead_with_kind,
+    resolve,
+)
 from qa.gate import GateDecision
 from qa.llm.base import LLMBackend
 from qa.prompts import load_prompt
@@ -272,10 +278,14 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         if follow_up is not None:
             evidence = follow_up.rerank(follow_up.widen(evidence, shown))
         else:
-            evidence = lead_with_introduction(question, lead_with_kind(question, evidence))
-        # The gate judges the evidence by relevance; the newest-first order is for the answer.
+            evidence = lead_with_kind(question, evidence)
+        # The gate judges the evidence by relevance; the answer is led by what answers: the
+        # named actor's own sentences, the one introducing a name, the newest.
         decision = self.policy.gate.decide(question, evidence, follow_up)
         relevant = evidence
+        evidence = lead_with_actor(question, evidence)
+        if follow_up is None:
+            evidence = lead_with_introduction(question, evidence)
         if scope.recency_as_of is not None:
             evidence = newest_first(evidence, scope)
         clock.lap("evidence")

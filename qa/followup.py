@@ -10,13 +10,20 @@ sentence by what it newly asks ("his deputy" is not in a sentence that names no 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import SYNONYM_CREDIT, Evidence
-from qa.lexicon import ALIASES, REPORTING_TERMS, synonym_stems
+from qa.lexicon import (
+    ALIASES,
+    REPORTING_TERMS,
+    canonical_name,
+    first_name,
+    names,
+    synonym_stems,
+)
 from qa.types import Turn
 from vectorstore.tokens import terms
 
@@ -230,6 +237,54 @@ def lead_with_kind(question: str, evidence: list[Evidence]) -> list[Evidence]:
         whole = all(_matched(t, held, related) for t in asked)
         return whole and holds(kind, sentence, question)
 
+    ordered = sorted(evidence, key=lambda ev: not fits(ev.text))
+    for n, ev in enumerate(ordered, start=1):
+        ev.n = n
+    return ordered
+
+
+# "What did Venezuela want?": a question about what a named actor did or said.
+_ACTOR_ASKED = re.compile(
+    r"^\s*(?i:what|how|why)\s+(?i:did|does|do|has|have|had|will|would|could|is|was|are|were)"
+    r"\s+(?i:the\s+)?(?P<actor>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})\s+(?P<rest>[^A-Z?][^?]*)"
+    r"\??\s*$"
+)
+
+
+def actor_fits(question: str) -> Callable[[str], bool] | None:
+    """For a question about what a named actor did, whether a sentence answers it: its
+    clause opens with that actor and it says what the question asks (or a news synonym of
+    it). None for any other question."""
+    match = _ACTOR_ASKED.match(question)
+    if match is None:
+        return None
+    if re.search(r"['’]s$", match["actor"]):
+        return None  # "How did Venezuela's government respond?" is about the government
+    actor = canonical_name(match["actor"])
+    # What the actor did is asked by the words other than names ("from Caracas" would
+    # match every sentence naming Venezuela).
+    named = set(terms(" ".join(names(match["rest"], aliases=False))))
+    asked = [t for t in dict.fromkeys(terms(match["rest"])) if t not in _POINTING | named]
+    related = _related()
+
+    def fits(sentence: str) -> bool:
+        if not asked or first_name(sentence) != actor:
+            return False
+        return any(_matched(t, set(terms(sentence)), related) for t in asked)
+
+    return fits
+
+
+def lead_with_actor(question: str, evidence: list[Evidence]) -> list[Evidence]:
+    """A question about what a named actor did (a follow-up too, when it names the actor):
+    the sentences that answer it (``actor_fits``) lead, in their order; for the answer
+    only, the gate has judged the evidence in its order of relevance. "What did Venezuela
+    want?" is answered by "Caracas used the talks to press for US sanctions relief", not by
+    "In the talks, Washington sought guarantees of ... Venezuela's oil industry", which
+    shares more words and is the US's want."""
+    fits = actor_fits(question)
+    if fits is None:
+        return evidence
     ordered = sorted(evidence, key=lambda ev: not fits(ev.text))
     for n, ev in enumerate(ordered, start=1):
         ev.n = n

@@ -327,6 +327,24 @@ def names(text: str, aliases: bool = True) -> set[str]:
     return found
 
 
+_PLACES = frozenset(ALIASES.values())
+_CLAUSE_START = re.compile(r"\W*(?:(?:a|an|the)\s+)?", re.I)
+
+
+def first_name(text: str) -> str | None:
+    """Who or what a news sentence's clause is about, when a proper name opens it
+    (canonical, as ``names`` gives it): "In the talks, Washington sought ..." -> "us";
+    "The meeting came as Venezuela's ..." -> None."""
+    for match in _NAME.finditer(text):
+        found = names(match.group(1))
+        if not found and canonical_name(match.group(1)) in _PLACES:
+            found = {canonical_name(match.group(1))}  # "Venezuela has asked ..."
+        if found:
+            clause = text[: match.start(1)].split(",")[-1]
+            return found.pop() if _CLAUSE_START.fullmatch(clause) else None
+    return None
+
+
 def _name_like(word: str) -> bool:
     """A sentence's first word that is a name all the same: an acronym or a known place."""
     return sum(c.isupper() for c in word) > 1 or canonical_name(word) != word.lower()

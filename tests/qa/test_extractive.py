@@ -11,6 +11,12 @@ LIFELINE = (
     "on Moscow following its military onslaught in Ukraine."
 )
 SATURDAY = "Both sides used Saturday's meeting in Caracas to present maximalist demands."
+SOUGHT = (
+    "In the talks, Washington sought guarantees of free elections and reforms of Venezuela's "
+    "oil industry."
+)
+PRESSED = "Caracas used the talks to press for US sanctions relief."
+ASKED = "Venezuela has asked Russia to unfreeze oil proceeds at several Russian banks."
 
 
 def test_a_second_sentence_for_a_typed_question_holds_that_kind_too() -> None:
@@ -31,6 +37,16 @@ def test_the_day_a_report_was_made_does_not_answer_when_it_happened() -> None:
 def test_an_explanatory_question_may_combine_sentences_of_any_kind() -> None:
     evidence = [ev(1, DELEGATION, 0.5), ev(2, LIFELINE, 0.45), ev(3, SATURDAY, 0.4)]
     assert [e.n for e in pick("Why did the delegation go to Caracas?", evidence)] == [1, 2, 3]
+
+
+def test_what_a_named_actor_did_is_answered_by_that_actor_s_sentences_only() -> None:
+    """ "What did Venezuela want?": the US's want (led, in the evidence order that
+    lead_with_actor gives) is no part of the answer once Venezuela's leads it."""
+    evidence = [ev(1, PRESSED, 0.3), ev(2, SOUGHT, 0.5), ev(3, ASKED, 0.25), ev(4, LIFELINE, 0.2)]
+    assert [e.n for e in pick("What did Venezuela want?", evidence)] == [1, 3]
+    # When no sentence of the actor leads, the answer is made as before.
+    other = [ev(1, SOUGHT, 0.5), ev(2, LIFELINE, 0.45)]
+    assert [e.n for e in pick("What did Venezuela want?", other)] == [1, 2]
 
 
 def test_a_heading_is_no_evidence_sentence() -> None:

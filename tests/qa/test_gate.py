@@ -10,7 +10,9 @@ from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
 from qa.followup import (
     FollowUp,
+    actor_fits,
     is_follow_up,
+    lead_with_actor,
     lead_with_introduction,
     lead_with_kind,
     quotes_of,
@@ -271,6 +273,36 @@ def test_a_question_for_a_date_or_number_leads_with_a_sentence_holding_one() -> 
     for other in ("Who attended the meeting?", "What happened at the meeting?"):
         kept = lead_with_kind(other, [ev(1, came), ev(2, saw), ev(3, saturday)])
         assert [e.text for e in kept] == [came, saw, saturday], other
+
+
+def test_a_question_what_an_actor_did_leads_with_what_that_actor_did() -> None:
+    """ "What did Venezuela want?": the sentence about Washington's demands shares more
+    words ("Venezuela's", "sought") but Caracas pressing for relief answers it."""
+    sought = "In the talks, Washington sought guarantees of reforms of Venezuela's oil industry."
+    pressed = "Caracas used the talks to press for US sanctions relief."
+    asked = "Venezuela has asked Russia to unfreeze oil proceeds."
+    ranked = [ev(1, sought), ev(2, EXPORTS), ev(3, pressed), ev(4, asked)]
+    led = lead_with_actor("What did Venezuela want?", list(ranked))
+    assert [e.text for e in led] == [pressed, asked, sought, EXPORTS]
+    assert [e.n for e in led] == [1, 2, 3, 4]
+    fits = actor_fits("What did the US want?")
+    assert fits is not None and fits(sought) and not fits(pressed)
+    # "the Americans" are the US; a sentence that opens with something else is not theirs.
+    americans = actor_fits("What did the Americans want in return?")
+    assert americans is not None and americans(sought)
+    assert not americans("The meeting came as the US sought a boycott.")
+    # The actor must do what is asked: Venezuela boosting exports is no want.
+    venezuela = actor_fits("What did Venezuela want?")
+    assert venezuela is not None and venezuela(pressed) and not venezuela(EXPORTS)
+    for question in (
+        "What is Venezuela?",
+        "Who did Venezuela meet?",
+        "what did venezuela want",
+        "How did Venezuela's government respond?",  # about the government, not Venezuela
+        "What did Venezuela want? Who would have to ease them?",  # a follow-up's two asks
+    ):
+        assert actor_fits(question) is None, question
+        assert lead_with_actor(question, list(ranked)) == ranked
 
 
 def test_a_question_what_a_name_is_leads_with_the_sentence_that_introduces_it() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.lexicon import plain_names, with_plain_names
+from qa.lexicon import first_name, plain_names, with_plain_names
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,19 @@ def test_names_that_merely_contain_an_alias_are_left_alone(question: str) -> Non
 def test_a_word_search_gets_the_plain_names_beside_the_question() -> None:
     assert with_plain_names("Who headed the American team?") == "Who headed the American team? US"
     assert with_plain_names("who led the delegation?") == "who led the delegation?"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("In the talks, Washington sought guarantees.", "us"),
+        ("Caracas used the talks to press for relief.", "venezuela"),
+        ("Venezuela has asked Russia to unfreeze proceeds.", "venezuela"),
+        ("A US delegation led by Juan Gonzalez held talks.", "us"),
+        ("As a concession, the US officials were willing to consider it.", "us"),
+        ("The meeting came as Venezuela's lifeline is fraying.", None),
+        ("Both sides used Saturday's meeting in Caracas.", None),
+    ],
+)
+def test_the_name_a_sentence_s_clause_opens_with(sentence: str, name: str | None) -> None:
+    assert first_name(sentence) == name

@@ -101,6 +101,22 @@ def test_a_question_for_a_date_finds_the_sentence_that_holds_one(extractive: Ass
     assert "Saturday" in answer.citations[0].quote
 
 
+def test_what_a_named_actor_did_is_answered_by_that_actor_s_sentences(
+    extractive: Assistant,
+) -> None:
+    """ "What did Venezuela want?" was answered with what Washington sought; the gate still
+    judges the evidence by relevance, so "... from Caracas" is not refused for want of
+    "Caracas" among the actor's sentences."""
+    venezuela = extractive.ask("What did Venezuela want?")
+    assert venezuela.citations[0].quote.startswith("Caracas used the talks"), venezuela.text
+    assert "Washington sought" not in venezuela.text
+    us = extractive.ask("What did the US want from Caracas?")
+    assert not us.abstained, us.trace["gate"]
+    assert "Washington sought" in us.text and "Caracas used" not in us.text, us.text
+    pdvsa = extractive.ask("What is PDVSA?")
+    assert "state-run oil company PDVSA" in pdvsa.citations[0].quote, pdvsa.text
+
+
 def test_a_follow_up_asking_for_more_gets_no_repeat_of_the_answer_before(
     extractive: Assistant,
 ) -> None:
