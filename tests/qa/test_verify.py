@@ -286,3 +286,24 @@ def test_a_claim_on_two_sentences_keeps_the_hedge_of_each(verifier: Verifier) ->
         claim, [ev(1, SWIFT), ev(2, SUPPLIES)], "And what was it willing to give?"
     )
     assert claims == [] and [c.check for c in cuts] == ["hedge"]
+
+
+def test_a_claim_restating_the_question_rests_on_what_it_asks_not_its_names(
+    verifier: Verifier,
+) -> None:
+    """What SmolLM2 wrote in local mode for "What did Washington offer Venezuela?": its
+    sentence holds both names, and free elections, but what Washington sought, not an offer."""
+    sought = (
+        "In the talks, Washington sought guarantees of free presidential elections, broad "
+        "reforms of Venezuela's oil industry and the government's public condemnation of the "
+        "Ukraine invasion, three people familiar with the matter said."
+    )
+    question = "What did Washington offer Venezuela?"
+    evidence = [ev(1, sought), ev(2, SWIFT)]
+    claims, cuts = verifier.verify(
+        "Washington offered Venezuela a free presidential election.", evidence, question
+    )
+    assert not claims and [c.check for c in cuts] == ["support"], (claims, cuts)
+    right = "Washington was willing to consider temporarily allowing Venezuela to use SWIFT."
+    claims, cuts = verifier.verify(right, evidence, question)
+    assert [c.text for c in claims] == [right] and not cuts, cuts
