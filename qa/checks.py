@@ -21,6 +21,7 @@ from qa.lexicon import (
     ALIASES,
     DEMONYMS,
     antonym_swaps,
+    canonical_name,
     hedged,
     hedged_beyond_duration,
     modal_hedged,
@@ -317,17 +318,21 @@ _PASSIVE = re.compile(r"\b(?:be|is|are|was|were|been|being|get|gets|got)\s+(?:\w
 def _sides(
     text: str, term: str, known: frozenset[str] = frozenset()
 ) -> tuple[set[str], set[str]] | None:
-    """The names before and after the first word of ``text`` whose stem is ``term`` (None
-    when there is none, or it is passive: "led by X" names its actor after it, "X was
-    allowed" its patient before it). A sentence's first word counts as a name when
-    ``known`` has it ("Venezuela would consider ...")."""
+    """The names before the first word of ``text`` whose stem is ``term``, and the first
+    name after it, what it acts on (None when there is none, or it is passive: "led by X"
+    names its actor after it, "X was allowed" its patient before it). A sentence's first
+    word counts as a name when ``known`` has it ("Venezuela would consider ...")."""
     for match in re.finditer(r"[\w’'-]+", text):
         if stem(match.group(0).lower()) != term:
             continue
-        before = text[: match.start()]
-        if re.match(r"\s+by\b", text[match.end() :]) or _PASSIVE.search(before):
+        before, after = text[: match.start()], text[match.end() :]
+        if re.match(r"\s+by\b", after) or _PASSIVE.search(before):
             return None
-        return names(before) | (names(f"and {before}") & known), names(text[match.end() :])
+        # "asked Russia ... blacklisted by the United States": Russia was asked, not the US.
+        after_names = names(after, aliases=False)
+        first = min(after_names, key=lambda n: after.lower().find(n), default=None)
+        acted_on = {canonical_name(first)} if first else set()
+        return names(before) | (names(f"and {before}") & known), acted_on
     return None
 
 
@@ -343,7 +348,7 @@ def _subject_check(clause: str, support: Sequence[Evidence]) -> tuple[str, str] 
             continue
         for ev in support:
             for part in clauses(ev.text):
-                held = _sides(part, term)
+                held = _sides(part, term, known)  # "Venezuela has asked Russia ..."
                 if held is None or not held[0] or claimed[0] & held[0]:
                     continue
                 moved = sorted(claimed[0] & held[1])

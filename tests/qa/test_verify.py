@@ -133,6 +133,10 @@ def test_right_paraphrases_are_kept_as_written(
         # is the hedge it also drops)
         ("Washington offered Caracas to boost crude exports if Venezuela eased sanctions.",
          "support", "What was Washington offering Caracas?"),
+        # SmolLM2 in local mode: who asked whom, swapped ("Venezuela has asked Russia ...",
+        # its evidence sentence, opens with the name).
+        ("Russia has asked Venezuela to unfreeze oil proceeds at Promsvyazbank.", "role",
+         "What did Russia do in 2019?"),
         # What a real SmolLM2 wrote in local mode: close to its sentence ("Caracas used the
         # talks to press for US sanctions relief") in words, but the offer is the question's.
         ("Washington offering Caracas to press for sanctions relief.", "support",
