@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from qa.citations import build_citations, completeness, key_terms
 from qa.config import Settings
-from qa.evidence import Evidence, render, select_evidence, sources_of
+from qa.evidence import Evidence, render, renumbered, select_evidence, sources_of
 from qa.extractive import extractive_claims
 from qa.followup import (
     FollowUp,
@@ -444,10 +444,7 @@ def newest_first(evidence: list[Evidence], scope: TimeScope) -> list[Evidence]:
     the newest article's sentence leads. New evidence objects: the relevance-ordered list
     stays as the gate judged it."""
     weighed = [replace(ev, score=ev.score * scope.prior(ev.date)) for ev in evidence]
-    ranked = sorted(weighed, key=lambda ev: -ev.score)
-    for n, ev in enumerate(ranked, start=1):
-        ev.n = n
-    return ranked
+    return renumbered(sorted(weighed, key=lambda ev: -ev.score))
 
 
 def trace_of(found: Found) -> dict[str, Any]:

@@ -349,6 +349,13 @@ def select_evidence(
     return evidence
 
 
+def renumbered(evidence: list[Evidence]) -> list[Evidence]:
+    """``evidence`` numbered 1, 2, ... in its order (the numbers the answer cites)."""
+    for n, ev in enumerate(evidence, start=1):
+        ev.n = n
+    return evidence
+
+
 def sources_of(hits: Sequence[SearchHit]) -> list[Source]:
     """The retrieved passages, for display (also the 'closest sources' of an abstention)."""
     return [

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from qa.answer_kind import Kind, holds, wanted
-from qa.evidence import SYNONYM_CREDIT, Evidence
+from qa.evidence import SYNONYM_CREDIT, Evidence, renumbered
 from qa.lexicon import (
     ALIASES,
     REPORTING_TERMS,
@@ -126,9 +126,7 @@ class FollowUp:
             # "When did the talks happen?": a sentence about the talks that holds a day
             # answers it, however low it scored beside the one already cited.
             ordered.sort(key=lambda ev: not self.fits(ev.text))
-        for n, ev in enumerate(ordered, start=1):
-            ev.n = n
-        return ordered
+        return renumbered(ordered)
 
     def reach(self, k: int) -> int:
         """How many sentences to select for ``widen`` to keep ``k`` of: twice as many for a
@@ -237,10 +235,7 @@ def lead_with_kind(question: str, evidence: list[Evidence]) -> list[Evidence]:
         whole = all(_matched(t, held, related) for t in asked)
         return whole and holds(kind, sentence, question)
 
-    ordered = sorted(evidence, key=lambda ev: not fits(ev.text))
-    for n, ev in enumerate(ordered, start=1):
-        ev.n = n
-    return ordered
+    return _leading(evidence, fits)
 
 
 # "What did Venezuela want?": a question about what a named actor did or said.
@@ -283,12 +278,7 @@ def lead_with_actor(question: str, evidence: list[Evidence]) -> list[Evidence]:
     "In the talks, Washington sought guarantees of ... Venezuela's oil industry", which
     shares more words and is the US's want."""
     fits = actor_fits(question)
-    if fits is None:
-        return evidence
-    ordered = sorted(evidence, key=lambda ev: not fits(ev.text))
-    for n, ev in enumerate(ordered, start=1):
-        ev.n = n
-    return ordered
+    return evidence if fits is None else _leading(evidence, fits)
 
 
 # "What is PDVSA?", "Who is Juan Gonzalez?": a question asking what a name is.
@@ -313,10 +303,12 @@ def lead_with_introduction(question: str, evidence: list[Evidence]) -> list[Evid
         return evidence
     best = max(mentions, key=lambda ev: ev.score)
     first = min((ev for ev in mentions if ev.doc_id == best.doc_id), key=lambda ev: ev.start)
-    ordered = [first, *(ev for ev in evidence if ev is not first)]
-    for n, ev in enumerate(ordered, start=1):
-        ev.n = n
-    return ordered
+    return renumbered([first, *(ev for ev in evidence if ev is not first)])
+
+
+def _leading(evidence: list[Evidence], fits: Callable[[str], bool]) -> list[Evidence]:
+    """The sentences that fit first, then the rest, each group in its order; renumbered."""
+    return renumbered(sorted(evidence, key=lambda ev: not fits(ev.text)))
 
 
 def _share(asked: list[str], text_terms: set[str], synonyms: bool = False) -> float:
