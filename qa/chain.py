@@ -22,14 +22,9 @@ from qa.citations import build_citations, completeness, key_terms
 from qa.config import Settings
 from qa.evidence import Evidence, render, renumbered, select_evidence, sources_of
 from qa.extractive import extractive_claims
-from qa.followup import (
-    FollowUp,
-    lead_with_actor,
-    lead_with_introduction,
-    lead_with_kind,
-    resolve,
-)
+from qa.followup import FollowUp, resolve
 from qa.gate import GateDecision
+from qa.leads import lead_with_actor, lead_with_introduction, lead_with_kind
 from qa.llm.base import LLMBackend
 from qa.prompts import load_prompt
 from qa.retrieval import HybridSearcher

@@ -15,7 +15,7 @@ import numpy as np
 
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
-from qa.followup import actor_fits
+from qa.leads import actor_fits
 from qa.lexicon import numbers
 from qa.verify import Claim
 from vectorstore.tokens import terms

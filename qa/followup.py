@@ -10,20 +10,13 @@ sentence by what it newly asks ("his deputy" is not in a sentence that names no 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
 from qa.answer_kind import Kind, holds, wanted
-from qa.evidence import SYNONYM_CREDIT, Evidence, renumbered
-from qa.lexicon import (
-    ALIASES,
-    REPORTING_TERMS,
-    canonical_name,
-    first_name,
-    names,
-    synonym_stems,
-)
+from qa.evidence import Evidence, renumbered
+from qa.leads import POINTING, matched, related_stems
+from qa.lexicon import REPORTING_TERMS
 from qa.types import Turn
 from vectorstore.tokens import terms
 
@@ -42,10 +35,8 @@ _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 # A follow-up's new words must be this present in re-cited evidence (and its unsaid words
 # in a sentence that leads the evidence).
 ANCHOR_SHARE = 0.5
-# Words that point back like a pronoun (stems, as ``terms`` gives them): "Who else has
-# accounts there?" asks nothing new by "else", nor "When did that happen?" by "happen".
-_POINTING = frozenset({"els", "other", "anoth", "happen", "occur"})
-# ... of which these ask for something besides what was said ("What else?").
+# Of the words that point back (``leads.POINTING``), these ask for something besides what
+# was said ("What else?").
 _ELSE = frozenset({"els", "other", "anoth"})
 _SOME = frozenset({"anyth", "someth"})
 _WHY = re.compile(r"^\s*(?:and\s+|but\s+)?(?:why\b|how\s+come\b)", re.I)
@@ -102,7 +93,7 @@ class FollowUp:
         return " ".join([self.previous, *self.quotes]).strip()
 
     def new_terms(self) -> list[str]:
-        before = set(terms(self.previous)) | _POINTING
+        before = set(terms(self.previous)) | POINTING
         return [t for t in dict.fromkeys(terms(self.question)) if t not in before]
 
     def addressed(self, texts: list[str]) -> bool:
@@ -169,11 +160,11 @@ class FollowUp:
         """The follow-up's words that neither the previous question nor the sentences its
         answer cited hold: what it asks beyond the conversation so far."""
         said = set(terms(self.previous)) | {t for quote in self.quotes for t in terms(quote)}
-        said |= _POINTING
+        said |= POINTING
         # A follow-up asking for one fact ("Where did she meet the Americans?") asks
         # nothing new by words the conversation said in others ("held talks", "US");
         # "What did they discuss?" after "held talks" asks for what was discussed.
-        related = _related() if _FACTOID.search(self.question) else {}
+        related = related_stems() if _FACTOID.search(self.question) else {}
         return [
             t
             for t in dict.fromkeys(terms(self.question))
@@ -198,7 +189,7 @@ class FollowUp:
         for), nor "Why?" when it gives no reason ("... declined comment.")."""
         if _WHY.search(self.question):
             return bool(_REASON.search(text))
-        own = [t for t in terms(self.question) if t not in _POINTING | _SOME]
+        own = [t for t in terms(self.question) if t not in POINTING | _SOME]
         return bool(own) or not set(terms(self.question)) & _ELSE
 
     def anchored(self, sentence: str) -> bool:
@@ -212,133 +203,14 @@ class FollowUp:
         return _share(self.new_terms(), set(terms(sentence)), factoid) >= ANCHOR_SHARE
 
 
-# The kinds of fact a sentence holds rarely enough to tell sentences apart by (nearly every
-# news sentence holds a name).
-_TELLING = frozenset({Kind.DATE, Kind.FUTURE_DATE, Kind.AMOUNT, Kind.COUNT})
-
-
-def lead_with_kind(question: str, evidence: list[Evidence]) -> list[Evidence]:
-    """A question asking for a date or a number (not a follow-up): the sentences holding
-    one and all that the question asks about lead its evidence, in their order ("When did
-    the meeting happen?": "Both sides used Saturday's meeting ..." scores below two
-    sentences about the meeting that hold no day)."""
-    kind = wanted(question)
-    if kind not in _TELLING:
-        return evidence
-    asked = [t for t in dict.fromkeys(terms(question)) if t not in _POINTING]
-    related = _related()
-
-    def fits(sentence: str) -> bool:
-        # Every word asked, or a synonym of it: "When was the company founded?" is not
-        # answered by a dated sentence about the company that says nothing of founding.
-        held = set(terms(sentence))
-        whole = all(_matched(t, held, related) for t in asked)
-        return whole and holds(kind, sentence, question)
-
-    return _leading(evidence, fits)
-
-
-# "What did Venezuela want?": a question about what a named actor did or said.
-_ACTOR_ASKED = re.compile(
-    r"^\s*(?i:what|how|why)\s+(?i:did|does|do|has|have|had|will|would|could|is|was|are|were)"
-    r"\s+(?i:the\s+)?(?P<actor>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})\s+(?P<rest>[^A-Z?][^?]*)"
-    r"\??\s*$"
-)
-
-
-def actor_fits(question: str) -> Callable[[str], bool] | None:
-    """For a question about what a named actor did, whether a sentence answers it: its
-    clause opens with that actor and it says what the question asks (or a news synonym of
-    it). None for any other question."""
-    match = _ACTOR_ASKED.match(question)
-    if match is None:
-        return None
-    if re.search(r"['’]s$", match["actor"]):
-        return None  # "How did Venezuela's government respond?" is about the government
-    actor = canonical_name(match["actor"])
-    # What the actor did is asked by the words other than names ("from Caracas" would
-    # match every sentence naming Venezuela).
-    named = set(terms(" ".join(names(match["rest"], aliases=False))))
-    asked = [t for t in dict.fromkeys(terms(match["rest"])) if t not in _POINTING | named]
-    related = _related()
-
-    def fits(sentence: str) -> bool:
-        if not asked or first_name(sentence) != actor:
-            return False
-        return any(_matched(t, set(terms(sentence)), related) for t in asked)
-
-    return fits
-
-
-def lead_with_actor(question: str, evidence: list[Evidence]) -> list[Evidence]:
-    """A question about what a named actor did (a follow-up too, when it names the actor):
-    the sentences that answer it (``actor_fits``) lead, in their order; for the answer
-    only, the gate has judged the evidence in its order of relevance. "What did Venezuela
-    want?" is answered by "Caracas used the talks to press for US sanctions relief", not by
-    "In the talks, Washington sought guarantees of ... Venezuela's oil industry", which
-    shares more words and is the US's want."""
-    fits = actor_fits(question)
-    return evidence if fits is None else _leading(evidence, fits)
-
-
-# "What is PDVSA?", "Who is Juan Gonzalez?": a question asking what a name is.
-_WHAT_IS = re.compile(
-    r"^\s*(?i:what|who)\s+(?i:is|are|was|were)\s+(?i:the\s+|an?\s+)?"
-    r"(?P<name>[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3})\s*\??\s*$"
-)
-
-
-def lead_with_introduction(question: str, evidence: list[Evidence]) -> list[Evidence]:
-    """A question asking what a name is (not a follow-up): the sentence that introduces the
-    name leads, the first that mentions it in the document of its best-scored mention. News
-    prose says what a thing is where it first names it ("Venezuela's state-run oil company
-    PDVSA") and uses the bare name after ("forcing PDVSA to move its accounts", which scores
-    higher for "What is PDVSA?" and says nothing of what it is)."""
-    match = _WHAT_IS.match(question)
-    if match is None:
-        return evidence
-    name = re.compile(rf"(?<![\w-]){re.escape(match['name'])}(?![\w-])")
-    mentions = [ev for ev in evidence if name.search(ev.text)]
-    if len(mentions) < 2:
-        return evidence
-    best = max(mentions, key=lambda ev: ev.score)
-    first = min((ev for ev in mentions if ev.doc_id == best.doc_id), key=lambda ev: ev.start)
-    return renumbered([first, *(ev for ev in evidence if ev is not first)])
-
-
-def _leading(evidence: list[Evidence], fits: Callable[[str], bool]) -> list[Evidence]:
-    """The sentences that fit first, then the rest, each group in its order; renumbered."""
-    return renumbered(sorted(evidence, key=lambda ev: not fits(ev.text)))
-
-
 def _share(asked: list[str], text_terms: set[str], synonyms: bool = False) -> float:
     """Share of ``asked`` in ``text_terms``. Plain counts: a follow-up is short, and its
     generic verb ("give") is as much of it as its noun. With ``synonyms``, a word the text
     has only a news synonym of counts for ``SYNONYM_CREDIT``."""
     if not asked:
         return 1.0
-    related = _related() if synonyms else {}
-    return sum(_matched(t, text_terms, related) for t in asked) / len(asked)
-
-
-def _matched(word: str, text_terms: set[str], related: dict[str, frozenset[str]]) -> float:
-    """1 for ``word`` in ``text_terms``, ``SYNONYM_CREDIT`` for a synonym of it there, else 0."""
-    if word in text_terms:
-        return 1.0
-    return SYNONYM_CREDIT if related.get(word, frozenset()) & text_terms else 0.0
-
-
-@cache
-def _related() -> dict[str, frozenset[str]]:
-    """Stems a follow-up's word may stand for: its news synonyms, and a people's country
-    ("the Americans" are the US, "Caracas" is Venezuela)."""
-    out = {k: set(v) for k, v in synonym_stems().items()}
-    for alias, place in ALIASES.items():
-        a, b = terms(alias), terms(place)
-        if len(a) == 1 and len(b) == 1 and a != b:  # "united states" is no "state"
-            out.setdefault(a[0], set()).add(b[0])
-            out.setdefault(b[0], set()).add(a[0])
-    return {k: frozenset(v) for k, v in out.items()}
+    related = related_stems() if synonyms else {}
+    return sum(matched(t, text_terms, related) for t in asked) / len(asked)
 
 
 # Sentences that hold the unsaid words lead, then those holding synonyms of them.

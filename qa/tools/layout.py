@@ -33,6 +33,7 @@ LENGTH_CHECKED = (
     "qa/answer_kind.py",
     "qa/extractive.py",
     "qa/followup.py",
+    "qa/leads.py",
     "qa/timeframe.py",
     "qa/gate.py",
     "qa/retrieval.py",

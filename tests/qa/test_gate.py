@@ -8,17 +8,9 @@ import pytest
 
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
-from qa.followup import (
-    FollowUp,
-    actor_fits,
-    is_follow_up,
-    lead_with_actor,
-    lead_with_introduction,
-    lead_with_kind,
-    quotes_of,
-    resolve,
-)
+from qa.followup import FollowUp, is_follow_up, quotes_of, resolve
 from qa.gate import CalibratedGate, kind_missing, names_missing
+from qa.leads import actor_fits, lead_with_actor, lead_with_introduction, lead_with_kind
 from qa.types import Turn
 
 DELEGATION = (

@@ -1,0 +1,144 @@
+"""What leads a question's evidence: the sentence that answers it by what it asks, when a
+sentence that only shares its topic scores higher.
+
+Three questions, three leads. A date or a number ("When did the meeting happen?"): the
+sentences holding one and all the question asks about, before the gate (it looks for the
+kind in the best sentences). What a named actor did ("What did Venezuela want?") and what a
+name is ("What is PDVSA?"): after the gate, for the answer only (the gate judges the
+evidence by relevance). Also the word matching follow-ups share: a word, or a news
+synonym of it, or a people's country.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+
+from qa.answer_kind import Kind, holds, wanted
+from qa.evidence import SYNONYM_CREDIT, Evidence, renumbered
+from qa.lexicon import ALIASES, canonical_name, first_name, names, synonym_stems
+from vectorstore.tokens import terms
+
+# Words that point back like a pronoun (stems, as ``terms`` gives them): "Who else has
+# accounts there?" asks nothing new by "else", nor "When did that happen?" by "happen".
+POINTING = frozenset({"els", "other", "anoth", "happen", "occur"})
+
+
+# The kinds of fact a sentence holds rarely enough to tell sentences apart by (nearly every
+# news sentence holds a name).
+_TELLING = frozenset({Kind.DATE, Kind.FUTURE_DATE, Kind.AMOUNT, Kind.COUNT})
+
+
+def lead_with_kind(question: str, evidence: list[Evidence]) -> list[Evidence]:
+    """A question asking for a date or a number (not a follow-up): the sentences holding
+    one and all that the question asks about lead its evidence, in their order ("When did
+    the meeting happen?": "Both sides used Saturday's meeting ..." scores below two
+    sentences about the meeting that hold no day)."""
+    kind = wanted(question)
+    if kind not in _TELLING:
+        return evidence
+    asked = [t for t in dict.fromkeys(terms(question)) if t not in POINTING]
+    related = related_stems()
+
+    def fits(sentence: str) -> bool:
+        # Every word asked, or a synonym of it: "When was the company founded?" is not
+        # answered by a dated sentence about the company that says nothing of founding.
+        held = set(terms(sentence))
+        whole = all(matched(t, held, related) for t in asked)
+        return whole and holds(kind, sentence, question)
+
+    return _leading(evidence, fits)
+
+
+# "What did Venezuela want?": a question about what a named actor did or said.
+_ACTOR_ASKED = re.compile(
+    r"^\s*(?i:what|how|why)\s+(?i:did|does|do|has|have|had|will|would|could|is|was|are|were)"
+    r"\s+(?i:the\s+)?(?P<actor>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})\s+(?P<rest>[^A-Z?][^?]*)"
+    r"\??\s*$"
+)
+
+
+def actor_fits(question: str) -> Callable[[str], bool] | None:
+    """For a question about what a named actor did, whether a sentence answers it: its
+    clause opens with that actor and it says what the question asks (or a news synonym of
+    it). None for any other question."""
+    match = _ACTOR_ASKED.match(question)
+    if match is None:
+        return None
+    if re.search(r"['’]s$", match["actor"]):
+        return None  # "How did Venezuela's government respond?" is about the government
+    actor = canonical_name(match["actor"])
+    # What the actor did is asked by the words other than names ("from Caracas" would
+    # match every sentence naming Venezuela).
+    named = set(terms(" ".join(names(match["rest"], aliases=False))))
+    asked = [t for t in dict.fromkeys(terms(match["rest"])) if t not in POINTING | named]
+    related = related_stems()
+
+    def fits(sentence: str) -> bool:
+        if not asked or first_name(sentence) != actor:
+            return False
+        return any(matched(t, set(terms(sentence)), related) for t in asked)
+
+    return fits
+
+
+def lead_with_actor(question: str, evidence: list[Evidence]) -> list[Evidence]:
+    """A question about what a named actor did (a follow-up too, when it names the actor):
+    the sentences that answer it (``actor_fits``) lead, in their order; for the answer
+    only, the gate has judged the evidence in its order of relevance. "What did Venezuela
+    want?" is answered by "Caracas used the talks to press for US sanctions relief", not by
+    "In the talks, Washington sought guarantees of ... Venezuela's oil industry", which
+    shares more words and is the US's want."""
+    fits = actor_fits(question)
+    return evidence if fits is None else _leading(evidence, fits)
+
+
+# "What is PDVSA?", "Who is Juan Gonzalez?": a question asking what a name is.
+_WHAT_IS = re.compile(
+    r"^\s*(?i:what|who)\s+(?i:is|are|was|were)\s+(?i:the\s+|an?\s+)?"
+    r"(?P<name>[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3})\s*\??\s*$"
+)
+
+
+def lead_with_introduction(question: str, evidence: list[Evidence]) -> list[Evidence]:
+    """A question asking what a name is (not a follow-up): the sentence that introduces the
+    name leads, the first that mentions it in the document of its best-scored mention. News
+    prose says what a thing is where it first names it ("Venezuela's state-run oil company
+    PDVSA") and uses the bare name after ("forcing PDVSA to move its accounts", which scores
+    higher for "What is PDVSA?" and says nothing of what it is)."""
+    match = _WHAT_IS.match(question)
+    if match is None:
+        return evidence
+    name = re.compile(rf"(?<![\w-]){re.escape(match['name'])}(?![\w-])")
+    mentions = [ev for ev in evidence if name.search(ev.text)]
+    if len(mentions) < 2:
+        return evidence
+    best = max(mentions, key=lambda ev: ev.score)
+    first = min((ev for ev in mentions if ev.doc_id == best.doc_id), key=lambda ev: ev.start)
+    return renumbered([first, *(ev for ev in evidence if ev is not first)])
+
+
+def _leading(evidence: list[Evidence], fits: Callable[[str], bool]) -> list[Evidence]:
+    """The sentences that fit first, then the rest, each group in its order; renumbered."""
+    return renumbered(sorted(evidence, key=lambda ev: not fits(ev.text)))
+
+
+def matched(word: str, text_terms: set[str], related: dict[str, frozenset[str]]) -> float:
+    """1 for ``word`` in ``text_terms``, ``SYNONYM_CREDIT`` for a synonym of it there, else 0."""
+    if word in text_terms:
+        return 1.0
+    return SYNONYM_CREDIT if related.get(word, frozenset()) & text_terms else 0.0
+
+
+@cache
+def related_stems() -> dict[str, frozenset[str]]:
+    """Stems a question's word may stand for: its news synonyms, and a people's country
+    ("the Americans" are the US, "Caracas" is Venezuela)."""
+    out = {k: set(v) for k, v in synonym_stems().items()}
+    for alias, place in ALIASES.items():
+        a, b = terms(alias), terms(place)
+        if len(a) == 1 and len(b) == 1 and a != b:  # "united states" is no "state"
+            out.setdefault(a[0], set()).add(b[0])
+            out.setdefault(b[0], set()).add(a[0])
+    return {k: frozenset(v) for k, v in out.items()}
