@@ -57,6 +57,8 @@ _HOLDS: dict[Kind, Callable[[str], bool]] = {
     Kind.ANY: lambda text: True,
 }
 _DURATION = re.compile(r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)", re.I)
+# "How old is ...?" is answered by when it began: "born 13 April 1953", "built in 1889".
+_AGE = re.compile(r"^\s*how\s+old\b", re.I)
 _WORD = re.compile(r"[\w.,%-]+")
 
 
@@ -86,4 +88,6 @@ def holds(kind: Kind, text: str, question: str = "") -> bool:
         said = _ABOUT_SAYING.search(question)
         dated = has_date(text if said else _REPORTED_ON.sub(" ", text))
         return dated and (kind is Kind.DATE or bool(_FUTURE.search(text)))
+    if kind is Kind.AMOUNT and _AGE.search(question) and has_date(text):
+        return True
     return _HOLDS[kind](text)

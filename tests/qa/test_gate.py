@@ -65,6 +65,12 @@ def test_evidence_without_the_wanted_kind_cannot_answer() -> None:
     )
     assert not holds(Kind.AMOUNT, unfreeze)
     assert holds(Kind.AMOUNT, "The average temperature during the day is 70 ° F ( 21 ° C ).")
+    # An age is answered by when it began; a date answers no other amount.
+    born = "Brigitte Macron ( born 13 April 1953 ) is the wife of Emmanuel Macron."
+    assert holds(Kind.AMOUNT, born, "How old is the wife of the president of France?")
+    assert holds(Kind.AMOUNT, "The tower was built in 1889.", "how old is the eiffel tower")
+    assert not holds(Kind.AMOUNT, born, "How much does the president of France earn?")
+    assert not holds(Kind.AMOUNT, EXPORTS, "How old is the oil industry in Venezuela?")
     assert kind_missing("How much oil does Venezuela export today?", [ev(1, EXPORTS)])
     refused = CalibratedGate(threshold=0.0).decide(
         "How much oil is exported?", [ev(1, EXPORTS)], None
