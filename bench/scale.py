@@ -45,7 +45,7 @@ from bench.common import REPO, RESULTS, SHARED_DATA, machine_info, print_table, 
 from qa.chunking import chunk_document
 from qa.config import Settings
 from qa.documents import content_hash
-from qa.ingest import sentence_texts
+from qa.ingest import clause_texts, sentence_texts
 from qa.retrieval import HybridSearcher
 from qa.schema import to_write
 from qa.types import Document, Filters
@@ -154,6 +154,7 @@ def make_doc(texts: TextModel, n: int, embeddings: RandomEmbeddings) -> Document
     write = to_write(doc, chunks)
     write.vectors = embeddings.vectors(len(chunks))
     write.sentence_texts = [sentence_texts(c) for c in chunks]
+    write.clause_texts = [clause_texts(s) for s in write.sentence_texts]
     return write
 
 

@@ -43,6 +43,8 @@ SYNONYM_CREDIT = 0.6
 AGREE_RANK = 3
 # MiniLM gives unrelated texts cosine similarities up to ~0.3: only the part above counts.
 DENSE_FLOOR = 0.3
+# A long sentence's best clause stands for it at this much less than its own similarity.
+CLAUSE_DISCOUNT = 0.1
 
 Embed = Callable[[list[str]], list[list[float]]]
 
@@ -79,6 +81,8 @@ class Candidate:
     before: str
     after: str
     vector: np.ndarray | None = None
+    # Its clauses' vectors when it is long (stored at ingest; see ``chunking.clauses``).
+    clause_vectors: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,27 @@ def candidate_sentences(hits: Sequence[SearchHit]) -> list[Candidate]:
             before = texts[i - 1] if i > 0 else ""
             after = texts[i + 1] if i + 1 < len(texts) else ""
             vector = vectors[i] if vectors is not None and i < len(vectors) else None
-            out.append(Candidate(hit, start, end, text, before, after, vector))
+            out.append(Candidate(hit, start, end, text, before, after, vector, _clauses_of(hit, i)))
+    return out
+
+
+def _clauses_of(hit: SearchHit, sentence: int) -> np.ndarray | None:
+    if hit.clause_vectors is None:
+        return None
+    owners, vectors = hit.clause_vectors
+    rows = [k for k, owner in enumerate(owners) if owner == sentence]
+    return vectors[rows] if rows else None
+
+
+def _clause_similarities(candidates: list[Candidate], q_vecs: list[np.ndarray]) -> np.ndarray:
+    """Per candidate, its best clause's similarity to the question, less
+    ``CLAUSE_DISCOUNT`` (0 without clauses): a clause lifts its sentence only when it
+    matches clearly better than the whole sentence does."""
+    out = np.zeros(len(candidates))
+    for i, cand in enumerate(candidates):
+        if cand.clause_vectors is not None:
+            best = max(float((cand.clause_vectors @ v).max()) for v in q_vecs)
+            out[i] = best - CLAUSE_DISCOUNT
     return out
 
 
@@ -209,6 +233,7 @@ def _similarities(
     # A follow-up is judged by itself and with its conversation, whichever fits better:
     # "they" needs the conversation, what is newly asked needs the question alone.
     dense = np.max(np.stack([vectors @ v for v in q_vecs]), axis=0)
+    dense = np.maximum(dense, _clause_similarities(candidates, q_vecs))
     if plain_vec is not None:
         # "Washington" as the US it stands for (lexicon.plain_names): a sentence model does
         # not know that a capital names its government. A sentence that names the country

@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from qa.chunking import chunk_document
+from qa.chunking import chunk_document, clauses
 from qa.documents import DocumentError, discover, load_path
 from qa.schema import to_write
 from qa.types import Chunk, Document, IngestReport, IngestResult
@@ -26,10 +26,16 @@ def sentence_texts(chunk: Chunk) -> list[str]:
     return [chunk.text[s - chunk.start : e - chunk.start] for s, e in chunk.sentences]
 
 
+def clause_texts(sentences: list[str]) -> list[tuple[int, str]]:
+    """The clauses of a chunk's long sentences, each with its sentence's index."""
+    return [(i, clause) for i, text in enumerate(sentences) for clause in clauses(text)]
+
+
 def document_write(doc: Document, chunks: list[Chunk]) -> DocumentWrite:
-    """The store's write of one document version, sentence texts included."""
+    """The store's write of one document version, sentence and clause texts included."""
     write = to_write(doc, chunks)
     write.sentence_texts = [sentence_texts(c) for c in chunks]
+    write.clause_texts = [clause_texts(s) for s in write.sentence_texts]
     return write
 
 

@@ -147,6 +147,7 @@ class HybridSearcher:
                 lexical_rank=lexical_rank.get(cid),
                 dense_score=dense_score.get(cid),
                 sentence_vectors=stored[cid].sentence_vectors(),
+                clause_vectors=stored[cid].clause_vectors(),
             )
             for cid in top
             if cid in stored

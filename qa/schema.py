@@ -14,6 +14,8 @@ from qa.types import Chunk, Document
 from vectorstore.store import DocumentWrite, StoredChunk
 
 UNDATED = 0
+# Stored for evidence scoring, not for clients: kept off the chunk.
+INTERNAL = frozenset({"sentences", "sentence_vectors", "clause_vectors", "clause_of"})
 
 
 def date_ord(date: str | None) -> int:
@@ -79,6 +81,5 @@ def to_chunk(stored: StoredChunk) -> Chunk:
         end=int(meta.get("end", 0)),
         position=int(meta.get("position", 0)),
         sentences=[tuple(s) for s in json.loads(str(meta.get("sentences") or "[]"))],
-        # Sentence vectors are for evidence scoring, not for clients: kept off the chunk.
-        metadata={k: v for k, v in meta.items() if k not in ("sentences", "sentence_vectors")},
+        metadata={k: v for k, v in meta.items() if k not in INTERNAL},
     )

@@ -83,6 +83,11 @@ class SearchHit(BaseModel):
     sentence_vectors: Any = Field(
         None, exclude=True, description="the chunk's sentence embeddings, when stored (internal)"
     )
+    clause_vectors: Any = Field(
+        None,
+        exclude=True,
+        description="its long sentences' clause embeddings with their sentence indices (internal)",
+    )
 
 
 class Citation(BaseModel):

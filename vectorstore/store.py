@@ -48,7 +48,9 @@ class EmbeddingMismatch(RuntimeError):
 @dataclass
 class DocumentWrite:
     """One document's new version: registry metadata, its chunks, and per chunk the exact
-    texts of its sentences (embedded beside the chunks, stored as ``sentence_vectors``)."""
+    texts of its sentences (embedded beside the chunks, stored as ``sentence_vectors``) and
+    the clauses of its long sentences with their sentence's index (``clause_vectors``,
+    ``clause_of``)."""
 
     doc_id: str
     doc_hash: str
@@ -58,6 +60,7 @@ class DocumentWrite:
     metas: list[dict[str, Any]]
     vectors: list[list[float]] = field(default_factory=list)
     sentence_texts: list[list[str]] = field(default_factory=list)
+    clause_texts: list[list[tuple[int, str]]] = field(default_factory=list)
 
 
 # A filtered search reads this many nearest ids unfiltered (Chroma searches its HNSW index
@@ -84,6 +87,16 @@ class StoredChunk:
             return None
         n_bytes = len(data) * 3 // 4 - data[-2:].count("=")
         return decode_vectors(data, n_bytes // 2 // len(spans))
+
+    def clause_vectors(self) -> tuple[list[int], np.ndarray] | None:
+        """The clauses' sentence indices and vectors (one row each); None when the chunk
+        has no long sentence, or was stored before clause vectors existed."""
+        data = self.meta.get("clause_vectors")
+        owners = json.loads(str(self.meta.get("clause_of") or "[]"))
+        if not isinstance(data, str) or not owners:
+            return None
+        n_bytes = len(data) * 3 // 4 - data[-2:].count("=")
+        return [int(i) for i in owners], decode_vectors(data, n_bytes // 2 // len(owners))
 
 
 @dataclass
@@ -232,10 +245,13 @@ class ChunkStore:
             )  # fmt: skip
 
     def _embed(self, docs: Sequence[DocumentWrite]) -> None:
-        """Chunk texts and sentence texts in one batch (repeated sentences once)."""
+        """Chunk, sentence and clause texts in one batch (repeated texts once)."""
         pending = [d for d in docs if not d.vectors]
         sentences = list(
-            dict.fromkeys(s for d in docs for per_chunk in d.sentence_texts for s in per_chunk)
+            dict.fromkeys(
+                [s for d in docs for per_chunk in d.sentence_texts for s in per_chunk]
+                + [c for d in docs for per_chunk in d.clause_texts for _, c in per_chunk]
+            )
         )
         texts = [t for d in pending for t in d.texts] + sentences
         vectors = self.embeddings.embed_documents(texts) if texts else []
@@ -251,6 +267,12 @@ class ChunkStore:
                 if per_chunk:
                     meta["sentence_vectors"] = encode_vectors(
                         np.array([by_text[s] for s in per_chunk], dtype=np.float32)
+                    )
+            for meta, owned in zip(d.metas, d.clause_texts, strict=False):
+                if owned:
+                    meta["clause_of"] = json.dumps([i for i, _ in owned])
+                    meta["clause_vectors"] = encode_vectors(
+                        np.array([by_text[c] for _, c in owned], dtype=np.float32)
                     )
 
     def remove(self, doc_id: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from qa.chunking import MAX_SENTENCE, chunk_document, split_sentences
+from qa.chunking import MAX_SENTENCE, chunk_document, clauses, split_sentences
 from qa.documents import content_hash
 from qa.types import Document
 
@@ -61,6 +61,31 @@ def test_a_run_without_punctuation_is_split_at_whitespace() -> None:
     spans = split_sentences(text)
     assert len(spans) > 1 and all(e - s <= MAX_SENTENCE for s, e in spans)
     assert all(text[s:e].startswith("word") and text[s:e].endswith("word") for s, e in spans)
+
+
+def test_a_long_sentence_divides_into_clauses_without_its_attribution() -> None:
+    lede = (
+        "US and Venezuelan officials have discussed the possibility of easing oil sanctions "
+        "on Venezuela but made scant progress toward a deal in their first high-level "
+        "bilateral talks in years, five sources familiar with the matter said, as Washington "
+        "seeks to separate Russia from one of its key allies."
+    )
+    assert clauses(lede) == [
+        "US and Venezuelan officials have discussed the possibility of easing oil sanctions "
+        "on Venezuela",
+        "but made scant progress toward a deal in their first high-level bilateral talks in years",
+        "as Washington seeks to separate Russia from one of its key allies.",
+    ]
+    # A short sentence, or one without a break, stays whole; a short piece joins its neighbour.
+    assert clauses("Caracas used the talks to press for US sanctions relief.") == []
+    assert clauses(" ".join(["word"] * 20)) == []
+    assert clauses(
+        "In 2019, as part of US sanctions on Venezuela, another bank widely used for trade "
+        "with Russia was blacklisted."
+    ) == [
+        "In 2019, as part of US sanctions on Venezuela",
+        "another bank widely used for trade with Russia was blacklisted.",
+    ]
 
 
 def test_chunk_ids_are_content_derived() -> None:

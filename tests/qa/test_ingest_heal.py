@@ -1,4 +1,4 @@
-"""Sentence vectors stored at ingest; damaged documents found by ``check`` and healed by
+"""Sentence and clause vectors stored at ingest; damaged documents found by ``check`` and healed by
 re-ingest; leases keep repair away from a live writer's chunks."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import Settings
-from qa.ingest import sentence_texts
+from qa.ingest import clause_texts, sentence_texts
 from qa.schema import to_chunk
 from qa.service import Assistant
 from tests.conftest import SAMPLE
@@ -24,8 +24,10 @@ def test_every_chunk_carries_its_sentence_vectors(settings: Settings, embeddings
     (doc,) = service.documents()
     chunks = service.store().chunks_of(doc["doc_id"])
     sentences = [s for c in chunks for s in sentence_texts(to_chunk(c))]
-    # One encode for chunks and sentences; a sentence shared by two chunks is embedded once.
-    assert embeddings.texts_embedded - embedded == len(chunks) + len(set(sentences))
+    clauses = [c for s in sentences for _, c in clause_texts([s])]
+    # One encode for chunks, sentences and clauses; a text shared by two chunks once.
+    assert clauses, "the lede and most news sentences are long"
+    assert embeddings.texts_embedded - embedded == len(chunks) + len(set(sentences + clauses))
     for stored in chunks:
         chunk = to_chunk(stored)
         vectors = stored.sentence_vectors()
@@ -34,6 +36,17 @@ def test_every_chunk_carries_its_sentence_vectors(settings: Settings, embeddings
         cosine = (vectors * expected).sum(axis=1) / np.linalg.norm(vectors, axis=1)
         assert cosine.min() > 0.999
         assert "sentence_vectors" not in chunk.metadata
+        owned = clause_texts(sentence_texts(chunk))
+        stored_clauses = stored.clause_vectors()
+        if not owned:
+            assert stored_clauses is None
+            continue
+        assert stored_clauses is not None
+        owners, clause_vectors = stored_clauses
+        assert owners == [i for i, _ in owned] and clause_vectors.shape == (len(owned), 384)
+        expected = np.array(embeddings.embed_documents([c for _, c in owned]))
+        assert ((clause_vectors * expected).sum(axis=1) > 0.99).all()
+        assert "clause_vectors" not in chunk.metadata and "clause_of" not in chunk.metadata
     assert service.store().lexical_index().search("Promsvyazbank", 1)
 
 
