@@ -29,7 +29,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import RESULTS, SHARED_DATA, machine_info, percentile, print_table
-from qa.chain import AnswerEvent, TokenEvent
+from qa.chain_io import AnswerEvent, TokenEvent
 from qa.config import Settings
 from qa.llm.local import packaged_gguf
 from qa.service import Assistant

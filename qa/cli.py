@@ -297,7 +297,7 @@ def chat(
 ) -> None:
     """An interactive conversation; follow-up questions use what was said before. With
     --resume, a saved conversation is shown, continued, and every new turn saved to it."""
-    from qa.chain import AnswerEvent, TokenEvent
+    from qa.chain_io import AnswerEvent, TokenEvent
     from qa.http.turns import bounded
 
     day = as_of_date(as_of)

@@ -24,7 +24,8 @@ from vectorstore.store import ChunkStore
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
-    from qa.chain import AnswerChain, StreamEvent
+    from qa.chain import AnswerChain
+    from qa.chain_io import StreamEvent
 
 
 class ModeNotEnabled(ValueError):

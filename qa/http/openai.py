@@ -26,7 +26,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from qa.chain import AnswerEvent
+from qa.chain_io import AnswerEvent
 from qa.http.context import Context, Ctx, request_id, user_of
 from qa.http.errors import ApiError
 from qa.http.public import public_answer

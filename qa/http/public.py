@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from qa.chain import AnswerEvent, SourcesEvent, StreamEvent
+from qa.chain_io import AnswerEvent, SourcesEvent, StreamEvent
 from qa.types import Answer
 
 # A URL keeps its scheme (http://, https://, s3://): it is already public by design.

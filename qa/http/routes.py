@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from qa.chain import AnswerEvent
+from qa.chain_io import AnswerEvent
 from qa.http.context import Context, Ctx, caller, request_id, user_of
 from qa.http.errors import ApiError
 from qa.http.public import public_answer, public_document, public_event

@@ -14,7 +14,7 @@ from typing import Any
 
 import gradio as gr
 
-from qa.chain import AnswerEvent, SourcesEvent, TokenEvent
+from qa.chain_io import AnswerEvent, SourcesEvent, TokenEvent
 from qa.documents import SUPPORTED
 from qa.http.context import Context
 from qa.http.public import public_answer

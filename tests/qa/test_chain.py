@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.chain import NOT_FOUND, AnswerEvent, SourcesEvent, TokenEvent
+from qa.chain import NOT_FOUND
+from qa.chain_io import AnswerEvent, SourcesEvent, TokenEvent
 from qa.chunking import split_sentences
 from qa.config import Settings
 from qa.llm.local import packaged_gguf

@@ -12,7 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from qa.chain import Found, newest_first
+from qa.chain import newest_first
+from qa.chain_io import Found
 from qa.cli import app as cli
 from qa.config import Settings
 from qa.evidence import Evidence

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.chain import NOT_FOUND, SourcesEvent
+from qa.chain import NOT_FOUND
+from qa.chain_io import SourcesEvent
 from qa.config import Settings
 from qa.http import health
 from qa.http.app import create_app
