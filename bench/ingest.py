@@ -40,7 +40,7 @@ from qa.evaluation.datasets import prepare_clapnq
 from qa.ingest import clause_texts, sentence_texts
 from qa.schema import to_chunk
 from qa.service import Assistant
-from vectorstore.store import StoredChunk
+from vectorstore.records import StoredChunk
 
 TARGET = 0.85
 

@@ -51,7 +51,8 @@ from qa.schema import to_write
 from qa.types import Document, Filters
 from vectorstore.client import make_client
 from vectorstore.embeddings import LOCAL_MODEL_ID
-from vectorstore.store import ChunkStore, DocumentWrite
+from vectorstore.records import DocumentWrite
+from vectorstore.store import ChunkStore
 
 DIM = 384
 DOC_CHARS = 4000  # five chunks of ~800 characters per article

@@ -13,7 +13,8 @@ from qa.chunking import chunk_document, clauses
 from qa.documents import DocumentError, discover, load_path
 from qa.schema import to_write
 from qa.types import Chunk, Document, IngestReport, IngestResult
-from vectorstore.store import ChunkStore, DocumentWrite
+from vectorstore.records import DocumentWrite
+from vectorstore.store import ChunkStore
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[IngestResult, int, int], None]

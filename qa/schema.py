@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from qa.types import Chunk, Document
-from vectorstore.store import DocumentWrite, StoredChunk
+from vectorstore.records import DocumentWrite, StoredChunk
 
 UNDATED = 0
 # Stored for evidence scoring, not for clients: kept off the chunk.

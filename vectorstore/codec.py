@@ -26,3 +26,9 @@ def decode_vectors(data: str, dim: int) -> np.ndarray:
     if dim <= 0 or flat.size % dim:
         raise ValueError(f"{flat.size} values do not form rows of {dim}")
     return flat.reshape(-1, dim).astype(np.float32)
+
+
+def decode_rows(data: str, rows: int) -> np.ndarray:
+    """``rows`` float32 rows from ``encode_vectors``' text, their width read off its length."""
+    n_bytes = len(data) * 3 // 4 - data[-2:].count("=")
+    return decode_vectors(data, n_bytes // _DTYPE.itemsize // rows)

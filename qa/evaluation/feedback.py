@@ -17,7 +17,7 @@ from typing import Any
 from qa.evaluation.datasets import DOCS, QUESTIONS, Dataset, load_dataset, save_items
 from qa.people.service import People
 from qa.service import Assistant
-from vectorstore.store import StoredChunk
+from vectorstore.records import StoredChunk
 
 
 def document_text(chunks: Iterable[StoredChunk]) -> str:
