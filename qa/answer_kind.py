@@ -11,7 +11,8 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 
-from qa.lexicon import WEEKDAYS, has_count, has_date, has_quantity, names, normalize_number
+from qa.lexicon import names
+from qa.quantities import WEEKDAYS, has_count, has_date, has_quantity, normalize_number
 
 
 class Kind(StrEnum):

@@ -28,11 +28,10 @@ from qa.lexicon import (
     name_in,
     names,
     negated,
-    normalize_number,
-    numbers,
     strengtheners,
     synonym_stems,
 )
+from qa.quantities import normalize_number, numbers
 from vectorstore.tokens import STOPWORDS, stem, words
 
 _CLAUSE = re.compile(r"[,;:]\s+|\s+[-–—]+\s+")

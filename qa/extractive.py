@@ -16,7 +16,7 @@ import numpy as np
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
 from qa.leads import actor_fits
-from qa.lexicon import numbers
+from qa.quantities import numbers
 from qa.verify import Claim
 from vectorstore.tokens import terms
 

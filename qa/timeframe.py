@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from qa.dates import DateError, DateRange, parse_iso_date
-from qa.lexicon import MONTH_ABBREVIATIONS, MONTHS
+from qa.quantities import MONTH_ABBREVIATIONS, MONTHS
 
 OPEN_START = date.min  # the start of a window open to the past ("before June")
 

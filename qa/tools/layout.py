@@ -31,6 +31,7 @@ LENGTH_CHECKED = (
     "qa/verify.py",
     "qa/checks.py",
     "qa/lexicon.py",
+    "qa/quantities.py",
     "qa/answer_kind.py",
     "qa/extractive.py",
     "qa/followup.py",

@@ -7,15 +7,8 @@ import pytest
 
 from qa.checks import agent_bindings, clauses
 from qa.evidence import Evidence
-from qa.lexicon import (
-    antonym_swaps,
-    hedged,
-    modal_hedged,
-    names,
-    negated,
-    numbers,
-    strengtheners,
-)
+from qa.lexicon import antonym_swaps, hedged, modal_hedged, names, negated, strengtheners
+from qa.quantities import numbers
 from qa.verify import Verifier, copies_label
 
 SWIFT = (
