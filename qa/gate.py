@@ -11,6 +11,7 @@ guards what it writes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -89,6 +90,49 @@ def kind_missing(question: str, evidence: Sequence[Evidence], depth: int = 2) ->
     return kind
 
 
+# Offices a question may ask about, with the words that name each in the evidence. A title,
+# not a verb: "Who headed the team?" asks no office ("head" is left out, as are "director"
+# and "coach", whose verbs "directed", "coached" would not match).
+ROLES: dict[str, tuple[str, ...]] = {
+    "minister": ("minister",),
+    "president": ("president",),
+    "ambassador": ("ambassador",),
+    "adviser": ("adviser", "advisor"),
+    "advisor": ("adviser", "advisor"),
+    "secretary": ("secretary",),
+    "chair": ("chair", "chairman", "chairwoman", "chairperson"),
+    "chairman": ("chair", "chairman", "chairwoman", "chairperson"),
+    "chairwoman": ("chair", "chairman", "chairwoman", "chairperson"),
+    "ceo": ("ceo", "chief executive"),
+    "chief executive": ("ceo", "chief executive"),
+    "governor": ("governor",),
+    "spokesman": ("spokesman", "spokeswoman", "spokesperson"),
+    "spokeswoman": ("spokesman", "spokeswoman", "spokesperson"),
+    "spokesperson": ("spokesman", "spokeswoman", "spokesperson"),
+    "mayor": ("mayor",),
+    "senator": ("senator",),
+    "envoy": ("envoy",),
+    "chancellor": ("chancellor",),
+    "treasurer": ("treasurer",),
+    "commissioner": ("commissioner",),
+}
+
+
+def _mentions(word: str, text: str) -> bool:
+    return re.search(rf"\b{re.escape(word)}s?\b", text, re.I) is not None
+
+
+def roles_missing(question: str, evidence: Sequence[Evidence], depth: int = 3) -> list[str]:
+    """Offices the question asks about ("Who is Venezuela's oil minister?") that the best
+    evidence never names: a person named there holds some other office."""
+    window = " ".join(ev.text for ev in evidence[:depth])
+    return sorted(
+        role
+        for role, forms in ROLES.items()
+        if _mentions(role, question) and not any(_mentions(f, window) for f in forms)
+    )
+
+
 def names_missing(question: str, evidence: Sequence[Evidence], depth: int = 3) -> list[str]:
     """Names the question asks about that the best evidence never mentions."""
     window = " ".join(ev.text for ev in evidence[:depth])
@@ -122,7 +166,7 @@ class CalibratedGate:
         def verdict(answer: bool, reason: str) -> GateDecision:
             return GateDecision(answer, reason, signals, confidence=round(p, 3))
 
-        unknown = names_missing(question, evidence)
+        unknown = names_missing(question, evidence) + roles_missing(question, evidence)
         if unknown:
             return verdict(False, f"the documents do not mention {', '.join(unknown)}")
         # A follow-up's evidence is led by the sentences that hold what it newly asks: any

@@ -9,7 +9,7 @@ import pytest
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
 from qa.followup import FollowUp, is_follow_up, quotes_of, resolve
-from qa.gate import CalibratedGate, kind_missing, names_missing
+from qa.gate import CalibratedGate, kind_missing, names_missing, roles_missing
 from qa.leads import actor_fits, lead_with_actor, lead_with_introduction, lead_with_kind
 from qa.types import Turn
 
@@ -18,6 +18,7 @@ DELEGATION = (
     "Miraflores palace with socialist President Nicolas Maduro, the sources said on Sunday."
 )
 EXPORTS = "Venezuela could boost crude exports if Washington eases sanctions."
+ADVISER = "Juan Gonzalez, the top White House Latin America adviser, led the delegation."
 SECOND_ROUND = "A second round is planned for April, the ministry said."
 
 
@@ -93,6 +94,21 @@ def test_a_name_the_documents_never_mention_is_refused() -> None:
     gate = CalibratedGate(threshold=0.0)
     decision = gate.decide("What did the Kremlin say?", evidence, None)
     assert not decision.answer and "kremlin" in decision.reason
+
+
+def test_an_office_the_documents_never_name_is_refused() -> None:
+    """ "Who is Venezuela's oil minister?": the evidence names people, none of them a
+    minister; "vice president" and "adviser" are named, so those questions pass the rule."""
+    evidence = [ev(1, DELEGATION), ev(2, EXPORTS)]
+    assert roles_missing("Who is Venezuela's oil minister?", evidence) == ["minister"]
+    assert roles_missing("Who chairs the bank?", evidence) == ["chair"]
+    assert roles_missing("Who is the spokeswoman of the ministry?", evidence) == ["spokeswoman"]
+    assert roles_missing("Who is Venezuela's vice president?", evidence) == []
+    assert roles_missing("Who is the top White House adviser?", [ev(1, ADVISER)]) == []
+    assert roles_missing("Who is the top White House advisor?", [ev(1, ADVISER)]) == []
+    assert roles_missing("Who headed the American team?", evidence) == [], "a verb, no office"
+    decision = CalibratedGate(threshold=0.0).decide("Who is the oil minister?", evidence, None)
+    assert not decision.answer and "minister" in decision.reason
 
 
 def test_follow_ups_are_recognised_and_carry_what_was_cited() -> None:
