@@ -30,6 +30,7 @@ from qa.lexicon import (
     negated,
     strengtheners,
     synonym_stems,
+    titles,
 )
 from qa.quantities import normalize_number, numbers
 from vectorstore.tokens import STOPWORDS, stem, words
@@ -391,4 +392,22 @@ def hard_check(
         failure = check_(clause, aligned, support)
         if failure:
             return failure
-    return _roles_check(clause, context) or _subject_check(clause, support)
+    return (
+        _roles_check(clause, context)
+        or _title_check(clause, before, context)
+        or _subject_check(clause, support)
+    )
+
+
+def _title_check(clause: str, before: str, context: Context) -> tuple[str, str] | None:
+    """A name in the clause bound to an office ("the US Ambassador to Venezuela, Juan
+    Gonzalez") that the evidence gives to someone else ("Ambassador James Story")."""
+    held = titles(context.text)
+    for name, offices in titles(before + clause).items():
+        if name not in names(clause, aliases=False):
+            continue
+        for office in offices:
+            holders = {n for n, os in held.items() if office in os}
+            if holders and not any(name in n or n in name for n in holders):
+                return "role", f"the evidence names {sorted(holders)[0]!r} {office}, not {name!r}"
+    return None

@@ -335,3 +335,42 @@ def antonym_swaps(claim: str, evidence: str) -> list[tuple[str, str]]:
             if x in said and y in held and x not in held:
                 swaps.append((x, y))
     return swaps
+
+
+# Offices, as news names them; a claim may not move one to another person.
+OFFICES = (
+    "vice president", "president", "prime minister", "minister", "ambassador", "adviser",
+    "advisor", "secretary", "chairman", "chairwoman", "chairperson", "governor", "spokesman",
+    "spokeswoman", "spokesperson", "mayor", "senator", "envoy", "chancellor", "treasurer",
+    "commissioner", "chief executive",
+)  # fmt: skip
+_SAME_OFFICE = {"advisor": "adviser", "chairwoman": "chairman", "chairperson": "chairman",
+                "spokeswoman": "spokesman", "spokesperson": "spokesman"}  # fmt: skip
+_OFFICE = "(?i:" + "|".join(OFFICES) + ")"
+_PROPER = r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*){0,3}"
+# "Ambassador James Story", "Vice President, Delcy Rodriguez", "Ambassador to Venezuela, X".
+_TITLE_FIRST = re.compile(
+    rf"\b({_OFFICE})(?:\s+(?:to|of|for)\s+(?:the\s+)?{_PROPER})?,?\s+({_PROPER})"
+)
+# "Juan Gonzalez –– the top White House Latin America adviser", "X, Venezuela's minister".
+_NAME_FIRST = re.compile(
+    rf"({_PROPER})\s*(?:,|–+|—|--)\s+(?:the\s+|a\s+|an\s+)?"
+    rf"(?:(?!(?:and|or|with)\b)[\w’'-]+\s+){{0,6}}?({_OFFICE})\b(?!\s+[A-Z])"
+)
+
+
+def titles(text: str) -> dict[str, set[str]]:
+    """Names bound to an office in ``text`` (name -> offices): the office just before the
+    name or in an apposition just after it."""
+    bound: dict[str, set[str]] = {}
+
+    def bind(office: str, name_text: str) -> None:
+        office = " ".join(office.lower().split())
+        for name in names(name_text, aliases=False):
+            bound.setdefault(name, set()).add(_SAME_OFFICE.get(office, office))
+
+    for match in _TITLE_FIRST.finditer(text):
+        bind(match.group(1), match.group(2))
+    for match in _NAME_FIRST.finditer(text):
+        bind(match.group(2), match.group(1))
+    return bound

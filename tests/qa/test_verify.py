@@ -7,7 +7,15 @@ import pytest
 
 from qa.checks import agent_bindings, clauses
 from qa.evidence import Evidence
-from qa.lexicon import antonym_swaps, hedged, modal_hedged, names, negated, strengtheners
+from qa.lexicon import (
+    antonym_swaps,
+    hedged,
+    modal_hedged,
+    names,
+    negated,
+    strengtheners,
+    titles,
+)
 from qa.quantities import numbers
 from qa.verify import Verifier, copies_label
 
@@ -304,3 +312,25 @@ def test_a_claim_restating_the_question_rests_on_what_it_asks_not_its_names(
     right = "Washington was willing to consider temporarily allowing Venezuela to use SWIFT."
     claims, cuts = verifier.verify(right, evidence, question)
     assert [c.text for c in claims] == [right] and not cuts, cuts
+
+
+def test_a_name_moved_to_another_office_is_stopped(verifier: Verifier) -> None:
+    """What a real SmolLM2 wrote in local mode for "Who is the US ambassador in the talks?":
+    every word is in the delegation sentence, but it makes Gonzalez the ambassador; the
+    evidence gives that office to James Story and Gonzalez another (adviser)."""
+    evidence = [ev(1, DELEGATION), ev(2, RELIEF)]
+    moved = "The US ambassador in the talks is the US Ambassador to Venezuela, Juan Gonzalez."
+    claims, cuts = verifier.verify(moved, evidence, "Who is the US ambassador in the talks?")
+    assert not any("Gonzalez" in c.text for c in claims), claims
+    assert [c.check for c in cuts] == ["role"] and "james story" in cuts[0].detail, cuts
+    kept, cuts = verifier.verify(
+        "The US ambassador at the talks was James Story [1].", evidence, "Who was the ambassador?"
+    )
+    assert kept and not cuts
+    adviser = "Juan Gonzalez, the top White House Latin America adviser, led the delegation [1]."
+    kept, cuts = verifier.verify(adviser, evidence, "Who led the delegation?")
+    assert kept and not cuts
+    assert titles("... his Vice President, Delcy Rodriguez, and President Nicolas Maduro") == {
+        "delcy rodriguez": {"vice president"},
+        "nicolas maduro": {"president"},
+    }
