@@ -31,6 +31,7 @@ from qa.config import Settings
 from qa.evidence import Evidence, render, renumbered, select_evidence, sources_of
 from qa.extractive import extractive_claims
 from qa.followup import FollowUp, resolve
+from qa.gate import answers_kind
 from qa.leads import lead_with_actor, lead_with_introduction, lead_with_kind
 from qa.llm.base import LLMBackend
 from qa.prompts import load_prompt
@@ -306,6 +307,8 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         trace["cuts"] = [{"text": c.text, "check": c.check, "detail": c.detail} for c in cuts]
         if not claims:
             return self.fall_back(question, found, "unsupported", trace)
+        if not answers_kind(question, claims):
+            return self.fall_back(question, found, "wrong kind", trace)
         follow_up = found.follow_up
         if follow_up is not None and follow_up.repeats(" ".join(c.text for c in claims)):
             return self.repeated(question, claims, follow_up, found, trace)

@@ -20,6 +20,7 @@ from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence, logistic
 from qa.followup import FollowUp
 from qa.lexicon import DEMONYMS, name_in, names
+from qa.verify import Claim
 
 
 @dataclass
@@ -142,6 +143,21 @@ def names_missing(question: str, evidence: Sequence[Evidence], depth: int = 3) -
         for n in names(question, aliases=False)
         if not any(name_in(form, found, window) for form in (n, *DEMONYMS.get(n, ())))
     )
+
+
+# Kinds of answer whose absence from the cited evidence means the answer cannot be one
+# ("When will the next round take place?" is not answered by "Saturday's meeting").
+STRICT_KINDS = frozenset({Kind.AMOUNT, Kind.COUNT, Kind.FUTURE_DATE})
+
+
+def answers_kind(question: str, claims: Sequence[Claim]) -> bool:
+    """Whether a model's verified claims rest on evidence holding the kind of answer the
+    question wants, for the kinds the rules read reliably (an amount, a count, a date still
+    to come): a capable model's gate does not check it before the call."""
+    kind = wanted(question)
+    if kind not in STRICT_KINDS:
+        return True
+    return any(holds(kind, ev.text, question) for c in claims for ev in c.evidence)
 
 
 @dataclass

@@ -9,9 +9,10 @@ import pytest
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
 from qa.followup import FollowUp, is_follow_up, quotes_of, resolve
-from qa.gate import CalibratedGate, kind_missing, names_missing, roles_missing
+from qa.gate import CalibratedGate, answers_kind, kind_missing, names_missing, roles_missing
 from qa.leads import actor_fits, lead_with_actor, lead_with_introduction, lead_with_kind
 from qa.types import Turn
+from qa.verify import Claim
 
 DELEGATION = (
     "A US delegation led by Juan Gonzalez and Ambassador James Story held talks at the "
@@ -363,3 +364,17 @@ def test_a_follow_up_for_something_else_or_a_reason_is_not_answered_by_a_repeat(
     ]:
         follow_up = FollowUp(question, "What did they say?", [said])
         assert follow_up.repeat_answers(said) is answers, question
+
+
+def test_a_model_answer_must_rest_on_evidence_of_the_kind_asked() -> None:
+    """SmolLM2 in openai mode, asked "When will the next round of talks take place?", wrote
+    "The sources said the meeting was scheduled for Saturday [1]" on "Both sides used
+    Saturday's meeting ...": verified word by word, but no date still to come is cited."""
+    saturday = "Both sides used Saturday's meeting in Caracas to present maximalist demands."
+    past = [Claim("The meeting was scheduled for Saturday.", [ev(1, saturday)], 0.8)]
+    assert not answers_kind("When will the next round of talks take place?", past)
+    planned = [Claim("A second round is planned for April.", [ev(1, SECOND_ROUND)], 0.9)]
+    assert answers_kind("When will the next round of talks take place?", planned)
+    # Only the kinds the rules read reliably: a "who" answer is not held to a name.
+    assert answers_kind("Who spoke?", past)
+    assert not answers_kind("How much oil is exported?", [Claim("More.", [ev(1, EXPORTS)], 1)])
