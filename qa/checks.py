@@ -129,6 +129,7 @@ class Context:
     text: str
     agents: dict[str, set[str]]
     speakers: str
+    offices: dict[str, set[str]]  # who holds which office in the evidence (lexicon.titles)
 
     @classmethod
     def build(cls, evidence: Sequence[Evidence], question: str, embed: Embed) -> Context:
@@ -154,6 +155,7 @@ class Context:
             text=every,
             agents=agents,
             speakers=" ; ".join(speaker_text(t, subject_only=False) for t in texts),
+            offices=titles(every),
         )
 
 
@@ -402,7 +404,7 @@ def hard_check(
 def _title_check(clause: str, before: str, context: Context) -> tuple[str, str] | None:
     """A name in the clause bound to an office ("the US Ambassador to Venezuela, Juan
     Gonzalez") that the evidence gives to someone else ("Ambassador James Story")."""
-    held = titles(context.text)
+    held = context.offices
     for name, offices in titles(before + clause).items():
         if name not in names(clause, aliases=False):
             continue
