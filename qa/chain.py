@@ -221,14 +221,14 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         else:
             evidence = lead_with_kind(question, evidence)
         # The gate judges the evidence by relevance; the answer is led by what answers: the
-        # named actor's own sentences, the one introducing a name, the newest.
+        # named actor's own sentences, the one introducing a name, each group newest first.
         decision = self.policy.gate.decide(question, evidence, follow_up)
         relevant = evidence
+        if scope.recency_as_of is not None:
+            evidence = newest_first(evidence, scope)
         evidence = lead_with_actor(question, evidence)
         if follow_up is None:
             evidence = lead_with_introduction(question, evidence)
-        if scope.recency_as_of is not None:
-            evidence = newest_first(evidence, scope)
         clock.lap("evidence")
         return Found(
             standalone, follow_up, hits, evidence, decision, calls, intent, as_of, idf, relevant
@@ -385,6 +385,11 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
 def newest_first(evidence: list[Evidence], scope: TimeScope) -> list[Evidence]:
     """For a question about the current state: evidence weighed by the recency prior, so
     the newest article's sentence leads. New evidence objects: the relevance-ordered list
-    stays as the gate judged it."""
+    stays as the gate judged it. Evidence of one date keeps its order: there is nothing
+    newer to lead with, and re-sorting by score would undo what leads it (a present-tense
+    "What does Venezuela want from the US?" was answered first with what Washington sought).
+    """
+    if len({ev.date for ev in evidence}) < 2:
+        return evidence
     weighed = [replace(ev, score=ev.score * scope.prior(ev.date)) for ev in evidence]
     return renumbered(sorted(weighed, key=lambda ev: -ev.score))

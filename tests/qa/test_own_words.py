@@ -127,6 +127,16 @@ def test_what_a_named_actor_did_is_answered_by_that_actor_s_sentences(
     assert "state-run oil company PDVSA" in pdvsa.citations[0].quote, pdvsa.text
 
 
+def test_a_present_tense_question_about_an_actor_is_led_by_that_actors_sentence(
+    extractive: Assistant,
+) -> None:
+    """ "What does Venezuela want ...?" reads as about now (a recency cue); re-sorting the
+    evidence for recency put what Washington sought first."""
+    answer = extractive.ask("What does Venezuela want from the US?")
+    assert answer.trace["time"]["recency"] is True
+    assert answer.text.startswith("Caracas used the talks to press for US sanctions relief")
+
+
 def test_a_follow_up_asking_for_more_gets_no_repeat_of_the_answer_before(
     extractive: Assistant,
 ) -> None:

@@ -146,3 +146,14 @@ def test_the_fallback_gate_judges_the_evidence_in_relevance_order(
     outcome = chain.fall_back("Who leads the talks now?", found, "unsupported", {})
     assert seen == [[e.text for e in relevant]]
     assert outcome.claims == [] and outcome.fallback == "unsupported"
+
+
+def test_newest_first_keeps_the_order_of_evidence_of_one_date() -> None:
+    """One article: nothing newer to lead with, and the leads (the named actor's sentence
+    first) stand as they are."""
+    actor = _evidence(
+        1, "Caracas used the talks to press for US sanctions relief.", "2022-03-07", 0.08
+    )
+    other = _evidence(2, "In the talks, Washington sought guarantees.", "2022-03-07", 0.09)
+    scope = TimeScope(recency_as_of=date(2022, 9, 5))
+    assert newest_first([actor, other], scope) == [actor, other]
