@@ -13,9 +13,10 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict
 
+from qa.date_window import OPEN_START
 from qa.lexicon import with_plain_names
 from qa.schema import UNDATED, date_ord, to_chunk
-from qa.timeframe import OPEN_START, TimeScope
+from qa.timeframe import TimeScope
 from qa.types import Filters, SearchHit
 from vectorstore.lexical import LexicalFilter
 from vectorstore.store import ChunkStore

@@ -107,8 +107,7 @@ def mount_page(app: FastAPI, ctx: Context) -> FastAPI:
     import gradio as gr
 
     from qa.ui import build_ui
-    from qa.ui.history import CSS as HISTORY_CSS
-    from qa.ui.theme import CSS, THEME
+    from qa.ui.theme import CSS, HISTORY_CSS, THEME
 
     return gr.mount_gradio_app(
         app,

@@ -37,6 +37,7 @@ LENGTH_CHECKED = (
     "qa/followup.py",
     "qa/leads.py",
     "qa/timeframe.py",
+    "qa/date_window.py",
     "qa/gate.py",
     "qa/retrieval.py",
     "qa/service.py",

@@ -1,4 +1,5 @@
-"""The Gradio chat page: layout and handlers (``page``), HTML (``render``), look (``theme``)."""
+"""The Gradio chat page: layout (``page``), what its events do (``handlers``; conversations,
+feedback and insights in ``history``), HTML (``render``), look (``theme``)."""
 
 from qa.ui.page import build_ui
 

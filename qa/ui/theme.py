@@ -105,3 +105,69 @@ CSS = """
 .cq-failed .cq-badge { background: #fecaca; color: #7f1d1d; }
 .cq-reason { color: var(--body-text-color-subdued); font-size: 0.8rem; margin-left: 4px; }
 """
+
+# The top bar, the tabs, the conversation list and its actions, the feedback form and the
+# insights tab: the chat page only (a share link's page takes ``CSS`` alone).
+HISTORY_CSS = """
+#cq-top { align-items: center; }
+#cq-user { text-align: right; font-size: 0.9rem; color: var(--body-text-color-subdued); }
+#cq-user a { color: var(--primary-600); }
+/* One visible tab (no Insights for this user): no tab bar at all. */
+#cq-tabs > .tab-wrapper:has([role=tablist] > button:only-of-type) { display: none; }
+#cq-sidebar { gap: 8px; }
+#cq-new { font-weight: 600; }
+.cq-side-title {
+  font-size: 0.75rem; font-weight: 600; text-transform: uppercase; letter-spacing: 0.06em;
+  color: var(--body-text-color-subdued); margin: 6px 2px 0;
+}
+.cq-side-empty { font-size: 0.82rem; color: var(--body-text-color-subdued); margin: 0 2px; }
+#cq-sidebar:has(#cq-conversations label) #cq-no-conversations { display: none; }
+#cq-conversations { padding: 0 !important; background: none; border: none; }
+#cq-conversations .wrap { flex-direction: column; gap: 2px; }
+#cq-conversations label {
+  width: 100%; box-sizing: border-box; margin: 0; padding: 7px 10px; border-radius: 8px;
+  border: none; box-shadow: none; background: none; font-size: 0.88rem; line-height: 1.35;
+  color: var(--body-text-color); cursor: pointer;
+}
+#cq-conversations label:hover { background: var(--background-fill-secondary); }
+#cq-conversations label.selected, #cq-conversations label:has(input:checked) {
+  background: var(--primary-100); color: var(--primary-800); font-weight: 600;
+  border: none !important; outline: none;
+}
+.dark #cq-conversations label:has(input:checked) {
+  background: var(--primary-800); color: var(--primary-100);
+}
+#cq-conversations input[type=radio] { display: none; }
+/* Gradio gives a group's elem_id to two nested divs: style the outer one only. */
+div:not(#cq-actions) > #cq-actions { padding: 8px; border-radius: 10px; }
+#cq-actions button { min-width: 0; }
+.cq-export { font-size: 0.82rem; padding: 2px 4px; color: var(--body-text-color-subdued); }
+.cq-export a { color: var(--primary-600); }
+div:not(#cq-feedback) > #cq-feedback {
+  border: 1px solid var(--primary-200); border-radius: 10px;
+}
+#cq-feedback .wrap { gap: 6px; }
+.cq-hint a { color: var(--primary-600); }
+.cq-insights-head { margin: 4px 0 8px; }
+.cq-bars { display: flex; align-items: flex-end; gap: 4px; height: 70px; margin: 6px 0 12px; }
+.cq-bar { display: flex; flex-direction: column; justify-content: flex-end; align-items: center;
+  height: 100%; min-width: 30px; }
+.cq-bar span { width: 18px; border-radius: 4px 4px 0 0; background: var(--primary-400); }
+.cq-bar small { font-size: 0.68rem; color: var(--body-text-color-subdued); }
+.cq-group {
+  border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 8px 12px;
+  margin: 8px 0; background: var(--background-fill-primary);
+}
+.cq-group > summary { cursor: pointer; display: flex; gap: 10px; align-items: baseline; }
+.cq-group-label { font-weight: 600; overflow-wrap: anywhere; }
+.cq-count {
+  flex: none; min-width: 26px; text-align: center; border-radius: 999px; font-weight: 700;
+  font-size: 0.8rem; padding: 1px 6px; color: white; background: var(--primary-500);
+}
+.cq-insight-items { list-style: none; padding: 0; margin: 4px 0 0; }
+.cq-insight-items li { padding: 6px 0; border-top: 1px solid var(--border-color-primary); }
+.cq-insight-q { font-weight: 500; }
+.cq-badge.cq-refused { background: #fef3c7; color: #78350f; margin-right: 4px; }
+.cq-badge.cq-down { background: #fecaca; color: #7f1d1d; margin-right: 4px; }
+.cq-correction { font-size: 0.85rem; margin-top: 2px; color: var(--body-text-color); }
+"""

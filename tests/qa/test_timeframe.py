@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from qa.date_window import OPEN_START
 from qa.dates import DateError, DateRange, parse_iso_date
 from qa.documents import discover, load_path
-from qa.timeframe import OPEN_START, recency_weight, understand
+from qa.timeframe import recency_weight, understand
 
 AS_OF = date(2022, 8, 10)  # a Wednesday
 EVOLVING = Path(__file__).resolve().parents[1] / "fixtures" / "evolving"

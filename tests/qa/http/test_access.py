@@ -26,7 +26,7 @@ from starlette.requests import Request
 from qa.config import Settings
 from qa.http.app import create_app
 from qa.service import Assistant, UnknownCollection
-from qa.ui.page import PageHandlers
+from qa.ui.handlers import PageHandlers
 from tests.conftest import SAMPLE
 from tests.qa.serving import running
 
