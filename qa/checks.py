@@ -19,7 +19,6 @@ import numpy as np
 from qa.evidence import Embed, Evidence
 from qa.lexicon import (
     ALIASES,
-    DEMONYMS,
     antonym_swaps,
     canonical_name,
     hedged,
@@ -33,6 +32,7 @@ from qa.lexicon import (
     titles,
 )
 from qa.quantities import normalize_number, numbers
+from qa.speech import speaker_text, speaks
 from vectorstore.tokens import STOPWORDS, stem, words
 
 _CLAUSE = re.compile(r"[,;:]\s+|\s+[-–—]+\s+")
@@ -96,24 +96,6 @@ def agent_bindings(text: str) -> dict[str, set[str]]:
             if name not in _PLACES:  # "the US-backed X": the country modifies, X acts
                 bound.setdefault(name, set()).add(verb)
     return bound
-
-
-_SPEECH = re.compile(
-    r"\b(?:said|says|say|told|tells|stated|announced|added|declined|denied)\b", re.I
-)
-
-
-def speaker_text(text: str, subject_only: bool) -> str:
-    """What comes before each "said", "told", ... in ``text``: the one who speaks. With
-    ``subject_only``, only the words back to the last comma (a claim's subject); else back
-    to the start of the sentence ("The White House, the State Department and ... declined
-    comment" has three speakers)."""
-    spans = []
-    for match in _SPEECH.finditer(text):
-        before = text[: match.start()]
-        cut = re.split(r"[,;:!?\"“”()]" if subject_only else r"[;!?\"“”]|\.\s", before)[-1]
-        spans.append(cut)
-    return " ; ".join(spans)
 
 
 @dataclass
@@ -289,13 +271,9 @@ def _roles_check(clause: str, context: Context) -> tuple[str, str] | None:
     """A name the claim binds as a verb's agent must be that verb's agent in the evidence;
     one the claim has speak ("The Kremlin said ...") must speak in the evidence."""
     said = speaker_text(clause, subject_only=True)
-    if said:
-        heard = names(context.speakers, aliases=False)
-        for name in names(said, aliases=False):
-            if not any(
-                name_in(f, heard, context.speakers) for f in (name, *DEMONYMS.get(name, ()))
-            ):
-                return "role", f"the evidence does not have {name!r} say it"
+    for name in names(said, aliases=False) if said else ():
+        if not speaks(name, context.speakers):
+            return "role", f"the evidence does not have {name!r} say it"
     for name, verbs in agent_bindings(clause).items():
         known = {v for n, vs in context.agents.items() if name in n or n in name for v in vs}
         if verbs - known:

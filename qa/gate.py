@@ -4,9 +4,9 @@ Each backend owns its policy (``LLMBackend.policy``). A small model cannot be tr
 decline, so for extractive and local answers a calibrated gate decides from several signals
 (how well the best sentence matches in meaning and in words, whether the two retrievers
 agree, the margin over the next sentence, whether the evidence holds the kind of answer the
-question wants). A capable model is asked whenever retrieval found anything on topic; its
-own "I could not find this in the documents." is the abstention, and verification still
-guards what it writes.
+question wants, whether someone whose words are asked for speaks in it). A capable model is
+asked whenever retrieval found anything on topic; its own "I could not find this in the
+documents." is the abstention, and verification still guards what it writes.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence, logistic
 from qa.followup import FollowUp
 from qa.lexicon import DEMONYMS, name_in, names
+from qa.speech import speaker_missing
 from qa.verify import Claim
 
 
@@ -185,6 +186,9 @@ class CalibratedGate:
         unknown = names_missing(question, evidence) + roles_missing(question, evidence)
         if unknown:
             return verdict(False, f"the documents do not mention {', '.join(unknown)}")
+        silent = speaker_missing(question, [ev.text for ev in evidence])
+        if silent is not None:
+            return verdict(False, f"the documents do not have {silent} say anything")
         # A follow-up's evidence is led by the sentences that hold what it newly asks: any
         # of them may hold the kind ("When did they meet?": the third "meeting" sentence
         # says Saturday).

@@ -137,6 +137,18 @@ def test_a_present_tense_question_about_an_actor_is_led_by_that_actors_sentence(
     assert answer.text.startswith("Caracas used the talks to press for US sanctions relief")
 
 
+def test_a_question_for_words_no_one_in_the_documents_said_is_refused(
+    extractive: Assistant,
+) -> None:
+    """Putin is named in the article, but only "a source in Washington" speaks near him:
+    "What did Putin say about the meeting?" was answered with that sentence."""
+    putin = extractive.ask("What did Putin say about the meeting?")
+    assert putin.abstained, putin.text
+    assert putin.trace["gate"]["reason"] == "the documents do not have putin say anything"
+    white_house = extractive.ask("How did the White House respond?")
+    assert "declined comment" in white_house.text, white_house.trace["gate"]
+
+
 def test_a_follow_up_asking_for_more_gets_no_repeat_of_the_answer_before(
     extractive: Assistant,
 ) -> None:

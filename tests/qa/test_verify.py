@@ -145,6 +145,10 @@ def test_right_paraphrases_are_kept_as_written(
         # SmolLM2 in openai mode: the sentence's speaker is "a source in Washington".
         ("The Kremlin said that the meeting was a chance to gauge whether Venezuela.", "role",
          "What did the Kremlin say about the meeting?"),
+        # SmolLM2 in local mode (fresh11): Putin is named in that sentence, but only "a
+        # source in Washington" speaks in it.
+        ("The source says that Putin said that the meeting was a chance to gauge whether "
+         "Venezuela.", "role", "What did Putin say about the meeting?"),
         ("Venezuela was willing to consider temporarily allowing the US to use the SWIFT "
          "system.", "role", "What concessions did the US offer?"),
         ("The next round of talks will take place on Sunday.", "support",

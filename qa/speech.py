@@ -1,0 +1,86 @@
+"""Who speaks in a news sentence, and whose words a question asks for.
+
+"What did Putin say about the meeting?" is not answered by a sentence that names Putin and
+ends ", a source in Washington said": the source speaks, Putin does not. The gate refuses a
+question for someone's words when no evidence has them speak, and the verifier cuts a claim
+that has someone speak whom the evidence does not ("The source says that Putin said ...").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from qa.lexicon import DEMONYMS, canonical_name, name_in, names
+
+SPEECH = re.compile(
+    r"\b(?:said|says|say|told|tells|stated|announced|added|declined|denied|responded|"
+    r"replied|reacted|commented|warned|insisted|claimed|calls|called|described)\b",
+    re.I,
+)
+# Before a speech verb, the clauses back to the sentence's start count as its subject only
+# when they are this short together ("The White House, the US State Department and ...
+# declined comment"; "Maduro, speaking on state TV after the meeting, said"); after a long
+# clause, only the one just before the verb does (", a source in Washington said").
+SUBJECT_WORDS = 15
+_CLAUSE = re.compile(r"[,;:!?\"“”()]|\s[-–—]+\s")
+_SENTENCE = re.compile(r"[;!?\"“”]|\.\s")
+
+
+def speaker_text(text: str, subject_only: bool) -> str:
+    """What comes before each "said", "told", ... in ``text``: who speaks. With
+    ``subject_only`` (a claim), the words back to the last comma; else (evidence) the words
+    back to the sentence's start when that is a short subject, or back to the last comma."""
+    spans = []
+    for match in SPEECH.finditer(text):
+        before = _SENTENCE.split(text[: match.start()])[-1]
+        last = _CLAUSE.split(before)[-1]
+        short = len(before.split()) - len(last.split()) <= SUBJECT_WORDS
+        spans.append(before if short and not subject_only else last)
+    return " ; ".join(spans)
+
+
+def speaks(name: str, speakers: str) -> bool:
+    """Whether ``name`` (or its country, for a people) is among ``speakers``."""
+    heard = names(speakers, aliases=False)
+    return any(name_in(form, heard, speakers) for form in (name, *DEMONYMS.get(name, ())))
+
+
+def speaks_for(name: str, speakers: str) -> bool:
+    """``speaks``, or a name standing for the same government ("Caracas" for Venezuela's
+    ministry): a question may call a government by its capital."""
+    return speaks(name, speakers) or name_in(canonical_name(name), names(speakers), speakers)
+
+
+# "What did Maduro tell reporters?", "How did the White House respond?", "What was the
+# Kremlin's reaction?": a question for someone's words.
+_ASKS_WORDS = re.compile(
+    r"^\s*(?:what|how)\s+(?:did|does|do|has|have|had|will|would)\s+(?P<a>.+?)\s+"
+    r"(?-i:say|said|tell|told|announce|state|declare|comment|claim|respond|reply|react|"
+    r"think|make\s+of)\b"  # lower case: "the State Department" is a name
+    r"|^\s*what\s+(?:is|was|were|are)\s+(?P<b>.+?)['’]s?\s+"
+    r"(?:response|reaction|statement|comment|comments|position|answer|reply)\b",
+    re.I,
+)
+
+
+def asked_speaker(question: str) -> str | None:
+    """The name whose words ``question`` asks for, when it asks for someone's words and
+    names them ("the sources", "he" name no one)."""
+    match = _ASKS_WORDS.match(question)
+    if match is None:
+        return None
+    span = (match["a"] or match["b"]).lower()
+    # Names read in the whole question: a name opening a span is no sentence's first word.
+    found = [n.removesuffix("'s").removesuffix("’s") for n in names(question, aliases=False)]
+    found = [n for n in found if n in span]
+    return max(found, key=len) if found else None
+
+
+def speaker_missing(question: str, texts: Sequence[str]) -> str | None:
+    """The name whose words the question asks for when no text has them speak."""
+    name = asked_speaker(question)
+    if name is None:
+        return None
+    heard = " ; ".join(speaker_text(t, subject_only=False) for t in texts)
+    return None if speaks_for(name, heard) else name
