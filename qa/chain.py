@@ -9,7 +9,7 @@ how much evidence, and whether the model's refusal is final belong to the backen
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -28,11 +28,17 @@ from qa.chain_io import (
 )
 from qa.citations import build_citations, completeness, key_terms
 from qa.config import Settings
-from qa.evidence import Evidence, render, renumbered, select_evidence, sources_of
+from qa.evidence import Evidence, render, select_evidence, sources_of
 from qa.extractive import extractive_claims
 from qa.followup import FollowUp, resolve
 from qa.gate import answers_kind
-from qa.leads import lead_with_actor, lead_with_introduction, lead_with_kind
+from qa.leads import (
+    lead_with_actor,
+    lead_with_introduction,
+    lead_with_kind,
+    lead_with_office,
+    newest_first,
+)
 from qa.llm.base import LLMBackend
 from qa.prompts import load_prompt
 from qa.retrieval import HybridSearcher
@@ -221,7 +227,8 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         else:
             evidence = lead_with_kind(question, evidence)
         # The gate judges the evidence by relevance; the answer is led by what answers: the
-        # named actor's own sentences, the one introducing a name, each group newest first.
+        # named actor's own sentences, the one introducing a name, the one giving the
+        # office asked for, each group newest first.
         decision = self.policy.gate.decide(question, evidence, follow_up)
         relevant = evidence
         if scope.recency_as_of is not None:
@@ -229,6 +236,8 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         evidence = lead_with_actor(question, evidence)
         if follow_up is None:
             evidence = lead_with_introduction(question, evidence)
+        people = f"{question} {' '.join(follow_up.quotes)}" if follow_up else question
+        evidence = lead_with_office(question, evidence, people)
         clock.lap("evidence")
         return Found(
             standalone, follow_up, hits, evidence, decision, calls, intent, as_of, idf, relevant
@@ -380,16 +389,3 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             text = str(chunk.content)
             if text:
                 yield text, count
-
-
-def newest_first(evidence: list[Evidence], scope: TimeScope) -> list[Evidence]:
-    """For a question about the current state: evidence weighed by the recency prior, so
-    the newest article's sentence leads. New evidence objects: the relevance-ordered list
-    stays as the gate judged it. Evidence of one date keeps its order: there is nothing
-    newer to lead with, and re-sorting by score would undo what leads it (a present-tense
-    "What does Venezuela want from the US?" was answered first with what Washington sought).
-    """
-    if len({ev.date for ev in evidence}) < 2:
-        return evidence
-    weighed = [replace(ev, score=ev.score * scope.prior(ev.date)) for ev in evidence]
-    return renumbered(sorted(weighed, key=lambda ev: -ev.score))

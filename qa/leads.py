@@ -1,23 +1,25 @@
 """What leads a question's evidence: the sentence that answers it by what it asks, when a
 sentence that only shares its topic scores higher.
 
-Three questions, three leads. A date or a number ("When did the meeting happen?"): the
-sentences holding one and all the question asks about, before the gate (it looks for the
-kind in the best sentences). What a named actor did ("What did Venezuela want?") and what a
-name is ("What is PDVSA?"): after the gate, for the answer only (the gate judges the
-evidence by relevance). Also the word matching follow-ups share: a word, or a news
-synonym of it, or a people's country.
+A date or a number ("When did the meeting happen?"): the sentences holding one and all the
+question asks about, before the gate (it looks for the kind in the best sentences). After
+the gate, for the answer only (the gate judges the evidence by relevance): the newest
+evidence for a question about now; what a named actor did ("What did Venezuela want?"),
+what a name is ("What is PDVSA?"), someone's office ("What is her role?"). Also the word
+matching follow-ups share: a word, or a news synonym of it, or a people's country.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import SYNONYM_CREDIT, Evidence, renumbered
-from qa.lexicon import ALIASES, canonical_name, first_name, names, synonym_stems
+from qa.lexicon import ALIASES, canonical_name, first_name, names, synonym_stems, titles
+from qa.timeframe import TimeScope
 from vectorstore.tokens import terms
 
 # Words that point back like a pronoun (stems, as ``terms`` gives them): "Who else has
@@ -119,6 +121,30 @@ def lead_with_introduction(question: str, evidence: list[Evidence]) -> list[Evid
     return renumbered([first, *(ev for ev in evidence if ev is not first)])
 
 
+# "What is her role?", "What is Delcy Rodriguez's job?", "What does he do?": a question
+# asking for someone's office.
+_ASKS_OFFICE = re.compile(
+    r"\b(?:role|job|position|office|title)\b|^\s*what\s+(?:does|did)\s+\S+\s+do\b", re.I
+)
+
+
+def lead_with_office(question: str, evidence: list[Evidence], people: str) -> list[Evidence]:
+    """A question asking for someone's office: the sentences that give an office to a
+    person named in ``people`` (the question, and for a follow-up the sentences the previous
+    answer cited) lead, in their order. "What is her role?" after the delegation's sentence
+    was answered first with "... President Vladimir Putin ...", whose office is Putin's."""
+    if not _ASKS_OFFICE.search(question):
+        return evidence
+    asked = names(people, aliases=False)
+    if not asked:
+        return evidence
+
+    def fits(sentence: str) -> bool:
+        return any(n in p or p in n for n in titles(sentence) for p in asked)
+
+    return _leading(evidence, fits)
+
+
 def _leading(evidence: list[Evidence], fits: Callable[[str], bool]) -> list[Evidence]:
     """The sentences that fit first, then the rest, each group in its order; renumbered."""
     return renumbered(sorted(evidence, key=lambda ev: not fits(ev.text)))
@@ -142,3 +168,16 @@ def related_stems() -> dict[str, frozenset[str]]:
             out.setdefault(a[0], set()).add(b[0])
             out.setdefault(b[0], set()).add(a[0])
     return {k: frozenset(v) for k, v in out.items()}
+
+
+def newest_first(evidence: list[Evidence], scope: TimeScope) -> list[Evidence]:
+    """For a question about the current state: evidence weighed by the recency prior, so
+    the newest article's sentence leads. New evidence objects: the relevance-ordered list
+    stays as the gate judged it. Evidence of one date keeps its order: there is nothing
+    newer to lead with, and re-sorting by score would undo what leads it (a present-tense
+    "What does Venezuela want from the US?" was answered first with what Washington sought).
+    """
+    if len({ev.date for ev in evidence}) < 2:
+        return evidence
+    weighed = [replace(ev, score=ev.score * scope.prior(ev.date)) for ev in evidence]
+    return renumbered(sorted(weighed, key=lambda ev: -ev.score))

@@ -105,13 +105,23 @@ SYNONYM_GROUPS = [
 
 @lru_cache(maxsize=1)
 def synonym_stems() -> dict[str, frozenset[str]]:
-    """Each stem of ``SYNONYM_GROUPS`` -> the stems it may stand for."""
+    """Each stem of ``SYNONYM_GROUPS`` -> the stems it may stand for; a word asking for an
+    office (``ASKS_OFFICE``) -> the offices' stems, one way only (a question asking for an
+    ambassador is not answered by a president)."""
     out: dict[str, set[str]] = {}
     for group in SYNONYM_GROUPS:
         stems = {stem(w) for w in group.split()}
         for s in stems:
             out.setdefault(s, set()).update(stems - {s})
+    offices = {stem(office.split()[-1]) for office in OFFICES}
+    for word in ASKS_OFFICE:
+        out.setdefault(stem(word), set()).update(offices)
     return {k: frozenset(v) for k, v in out.items()}
+
+
+# Words that ask for someone's office: "What is her role?" is answered by "his Vice
+# President, Delcy Rodriguez".
+ASKS_OFFICE = ("role", "job", "position", "office")
 
 
 # Demonyms and aliases that name the same thing in news prose.
@@ -231,7 +241,9 @@ def names(text: str, aliases: bool = True) -> set[str]:
         if not words or (at_sentence_start and len(words) == 1 and not _name_like(words[0])):
             continue
         name = " ".join(words)
-        found.add(canonical_name(name) if aliases else name.lower().strip(".,;:’'"))
+        # A possessive is no part of the name: "James Story's position" names James Story.
+        plain = re.sub(r"[’']s$", "", name.lower().strip(".,;:")).strip("’'")
+        found.add(canonical_name(name) if aliases else plain)
     return found
 
 

@@ -59,7 +59,7 @@ _ASKS_WORDS = re.compile(
     r"(?-i:say|said|tell|told|announce|state|declare|comment|claim|respond|reply|react|"
     r"think|make\s+of)\b"  # lower case: "the State Department" is a name
     r"|^\s*what\s+(?:is|was|were|are)\s+(?P<b>.+?)['’]s?\s+"
-    r"(?:response|reaction|statement|comment|comments|position|answer|reply)\b",
+    r"(?:response|reaction|statement|comment|comments|answer|reply)\b",
     re.I,
 )
 
@@ -72,8 +72,7 @@ def asked_speaker(question: str) -> str | None:
         return None
     span = (match["a"] or match["b"]).lower()
     # Names read in the whole question: a name opening a span is no sentence's first word.
-    found = [n.removesuffix("'s").removesuffix("’s") for n in names(question, aliases=False)]
-    found = [n for n in found if n in span]
+    found = [n for n in names(question, aliases=False) if n in span]
     return max(found, key=len) if found else None
 
 

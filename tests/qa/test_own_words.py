@@ -103,6 +103,25 @@ def test_a_longer_conversation_asks_for_facts_of_the_sentence_already_cited(
     assert "Sunday" not in answer.text.split("[1]")[0], "the day of the report is no answer"
 
 
+def test_a_follow_up_asking_for_someones_role_is_answered_by_their_office(
+    extractive: Assistant,
+) -> None:
+    """ "What is her role?" names no word of the article: an office ("Vice President") is
+    what it asks for; it was refused as asking something the documents don't mention, then
+    answered first with "... President Vladimir Putin ...", an office of someone else's. A
+    possessive is no part of a name ("James Story's position" was refused as naming no one
+    the documents mention)."""
+    for turns, office in [
+        (["Who did the US delegation meet?", "What is her role?"], "Vice President"),
+        (["Who led the US side?", "What is his job?"], "adviser"),
+        (["What is James Story's position?"], "Ambassador"),
+    ]:
+        answer = ask_conversation(extractive, turns)
+        assert not answer.abstained, answer.trace["gate"]
+        assert office in answer.citations[0].quote, answer.text
+        assert "Putin" not in answer.citations[0].quote, answer.text
+
+
 def test_a_question_for_a_date_finds_the_sentence_that_holds_one(extractive: Assistant) -> None:
     """Two sentences about the meeting outscore "Saturday's meeting", the one that says
     when; it was refused for want of a date among the best two."""

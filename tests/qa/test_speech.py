@@ -59,3 +59,9 @@ def test_a_question_for_words_no_evidence_has_spoken() -> None:
     # A capital stands for its government: Venezuela's ministry declined comment.
     assert speaker_missing("How did Caracas respond?", texts) is None
     assert speaker_missing("What did Maduro say?", [*texts, APPOSITION]) is None
+
+
+def test_a_possessive_is_no_part_of_the_name_asked_for() -> None:
+    assert asked_speaker("What was the Kremlin’s reaction?") == "kremlin"
+    # "position" asks for an office as often as for a stance: not a question for words.
+    assert asked_speaker("What is James Story's position?") is None

@@ -12,13 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from qa.chain import newest_first
 from qa.chain_io import Found
 from qa.cli import app as cli
 from qa.config import Settings
 from qa.evidence import Evidence
 from qa.gate import GateDecision
 from qa.http.app import create_app
+from qa.leads import newest_first
 from qa.service import Assistant
 from qa.timeframe import TimeScope
 from tests.conftest import ROOT
