@@ -11,7 +11,6 @@ documents." is the abstention, and verification still guards what it writes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,7 +18,7 @@ from typing import Any, Protocol
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence, logistic
 from qa.followup import FollowUp
-from qa.lexicon import DEMONYMS, name_in, names
+from qa.lexicon import DEMONYMS, name_in, names, offices_in
 from qa.speech import speaker_missing
 from qa.verify import Claim
 
@@ -92,47 +91,11 @@ def kind_missing(question: str, evidence: Sequence[Evidence], depth: int = 2) ->
     return kind
 
 
-# Offices a question may ask about, with the words that name each in the evidence. A title,
-# not a verb: "Who headed the team?" asks no office ("head" is left out, as are "director"
-# and "coach", whose verbs "directed", "coached" would not match).
-ROLES: dict[str, tuple[str, ...]] = {
-    "minister": ("minister",),
-    "president": ("president",),
-    "ambassador": ("ambassador",),
-    "adviser": ("adviser", "advisor"),
-    "advisor": ("adviser", "advisor"),
-    "secretary": ("secretary",),
-    "chair": ("chair", "chairman", "chairwoman", "chairperson"),
-    "chairman": ("chair", "chairman", "chairwoman", "chairperson"),
-    "chairwoman": ("chair", "chairman", "chairwoman", "chairperson"),
-    "ceo": ("ceo", "chief executive"),
-    "chief executive": ("ceo", "chief executive"),
-    "governor": ("governor",),
-    "spokesman": ("spokesman", "spokeswoman", "spokesperson"),
-    "spokeswoman": ("spokesman", "spokeswoman", "spokesperson"),
-    "spokesperson": ("spokesman", "spokeswoman", "spokesperson"),
-    "mayor": ("mayor",),
-    "senator": ("senator",),
-    "envoy": ("envoy",),
-    "chancellor": ("chancellor",),
-    "treasurer": ("treasurer",),
-    "commissioner": ("commissioner",),
-}
-
-
-def _mentions(word: str, text: str) -> bool:
-    return re.search(rf"\b{re.escape(word)}s?\b", text, re.I) is not None
-
-
 def roles_missing(question: str, evidence: Sequence[Evidence], depth: int = 3) -> list[str]:
     """Offices the question asks about ("Who is Venezuela's oil minister?") that the best
     evidence never names: a person named there holds some other office."""
-    window = " ".join(ev.text for ev in evidence[:depth])
-    return sorted(
-        role
-        for role, forms in ROLES.items()
-        if _mentions(role, question) and not any(_mentions(f, window) for f in forms)
-    )
+    held = offices_in(" ".join(ev.text for ev in evidence[:depth]))
+    return sorted(word for office, word in offices_in(question).items() if office not in held)
 
 
 def names_missing(question: str, evidence: Sequence[Evidence], depth: int = 3) -> list[str]:

@@ -349,15 +349,30 @@ def antonym_swaps(claim: str, evidence: str) -> list[tuple[str, str]]:
     return swaps
 
 
-# Offices, as news names them; a claim may not move one to another person.
+# Offices, as news names them: a claim may not move one to another person, and a question
+# asking for one needs evidence naming it. Titles, not verbs: "Who headed the team?" asks
+# no office ("head", "director" and "coach" are left out; "Who chairs the bank?" does ask).
 OFFICES = (
     "vice president", "president", "prime minister", "minister", "ambassador", "adviser",
-    "advisor", "secretary", "chairman", "chairwoman", "chairperson", "governor", "spokesman",
-    "spokeswoman", "spokesperson", "mayor", "senator", "envoy", "chancellor", "treasurer",
-    "commissioner", "chief executive",
+    "advisor", "secretary", "chairman", "chairwoman", "chairperson", "chair", "governor",
+    "spokesman", "spokeswoman", "spokesperson", "mayor", "senator", "envoy", "chancellor",
+    "treasurer", "commissioner", "chief executive", "ceo",
 )  # fmt: skip
 _SAME_OFFICE = {"advisor": "adviser", "chairwoman": "chairman", "chairperson": "chairman",
-                "spokeswoman": "spokesman", "spokesperson": "spokesman"}  # fmt: skip
+                "chair": "chairman", "spokeswoman": "spokesman", "spokesperson": "spokesman",
+                "ceo": "chief executive"}  # fmt: skip
+
+
+def offices_in(text: str) -> dict[str, str]:
+    """The offices ``text`` names, in any of their forms or the plural, as {office: the
+    form ``text`` uses}: "Who chairs the bank?" -> {"chairman": "chair"}."""
+    found: dict[str, str] = {}
+    for office in OFFICES:
+        if re.search(rf"\b{re.escape(office)}s?\b", text, re.I):
+            found.setdefault(_SAME_OFFICE.get(office, office), office)
+    return found
+
+
 _OFFICE = "(?i:" + "|".join(OFFICES) + ")"
 _PROPER = r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*){0,3}"
 # "Ambassador James Story", "Vice President, Delcy Rodriguez", "Ambassador to Venezuela, X".

@@ -99,12 +99,17 @@ def test_a_name_the_documents_never_mention_is_refused() -> None:
 
 def test_an_office_the_documents_never_name_is_refused() -> None:
     """ "Who is Venezuela's oil minister?": the evidence names people, none of them a
-    minister; "vice president" and "adviser" are named, so those questions pass the rule."""
+    minister; "vice president" and "adviser" are named, so those questions pass the rule. A
+    vice president is not a president: evidence naming only the president answers no
+    question for the vice president."""
     evidence = [ev(1, DELEGATION), ev(2, EXPORTS)]
     assert roles_missing("Who is Venezuela's oil minister?", evidence) == ["minister"]
     assert roles_missing("Who chairs the bank?", evidence) == ["chair"]
     assert roles_missing("Who is the spokeswoman of the ministry?", evidence) == ["spokeswoman"]
-    assert roles_missing("Who is Venezuela's vice president?", evidence) == []
+    assert roles_missing("Who is Venezuela's vice president?", evidence) == ["vice president"]
+    deputy = ev(3, "Maduro and his Vice President, Delcy Rodriguez, met the delegation.")
+    assert roles_missing("Who is Venezuela's vice president?", [deputy]) == []
+    assert roles_missing("Who is the CEO?", [ev(4, "Chief executive Ana Ruiz resigned.")]) == []
     assert roles_missing("Who is the top White House adviser?", [ev(1, ADVISER)]) == []
     assert roles_missing("Who is the top White House advisor?", [ev(1, ADVISER)]) == []
     assert roles_missing("Who headed the American team?", evidence) == [], "a verb, no office"
