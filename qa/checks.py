@@ -29,8 +29,8 @@ from qa.lexicon import (
     negated,
     strengtheners,
     synonym_stems,
-    titles,
 )
+from qa.offices import titles
 from qa.quantities import normalize_number, numbers
 from qa.speech import speaker_text, speaks
 from vectorstore.tokens import STOPWORDS, stem, words
@@ -111,7 +111,7 @@ class Context:
     text: str
     agents: dict[str, set[str]]
     speakers: str
-    offices: dict[str, set[str]]  # who holds which office in the evidence (lexicon.titles)
+    offices: dict[str, set[str]]  # who holds which office in the evidence (offices.titles)
 
     @classmethod
     def build(cls, evidence: Sequence[Evidence], question: str, embed: Embed) -> Context:

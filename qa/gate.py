@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence, logistic
 from qa.followup import FollowUp
-from qa.lexicon import DEMONYMS, name_in, names, offices_in
+from qa.lexicon import DEMONYMS, name_in, names
+from qa.offices import offices_in
 from qa.speech import speaker_missing
 from qa.verify import Claim
 

@@ -18,7 +18,8 @@ from functools import cache
 
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import SYNONYM_CREDIT, Evidence, renumbered
-from qa.lexicon import ALIASES, canonical_name, first_name, names, synonym_stems, titles
+from qa.lexicon import ALIASES, canonical_name, first_name, names, synonym_stems
+from qa.offices import titles
 from qa.timeframe import TimeScope
 from vectorstore.tokens import terms
 

@@ -14,8 +14,8 @@ from qa.lexicon import (
     names,
     negated,
     strengtheners,
-    titles,
 )
+from qa.offices import titles
 from qa.quantities import numbers
 from qa.verify import Verifier, copies_label
 
