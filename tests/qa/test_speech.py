@@ -45,6 +45,7 @@ def test_a_short_subject_speaks_whole() -> None:
         ("What did the sources say?", None),  # no name
         ("What did he say?", None),
         ("What does Venezuela want?", None),  # not a question for words
+        ("What does Maduro think of the war in Ukraine?", None),  # a view, said or not
     ],
 )
 def test_whose_words_a_question_asks_for(question: str, name: str | None) -> None:
