@@ -69,7 +69,7 @@ REPORTING_TERMS = frozenset(
 # optimistic; the news tuning set (written before it) neither gained nor lost.
 SYNONYM_GROUPS = [
     "offer propose proposal concession give grant allow extend",
-    "demand seek ask call press require insist want request",
+    "demand seek ask call press require insist want request hope",
     "lead head chair run direct command",
     "meet talk negotiate negotiation discuss meeting session round",
     "say state tell announce report comment statement",
@@ -85,7 +85,7 @@ SYNONYM_GROUPS = [
     "company firm operator business",
     "government administration authorities ministry",
     "leader president head chief minister boss",
-    "interest interested want seek keen aim",
+    "interest interested want seek keen aim hope",
     "respond reply react comment reaction answer",
     "mean imply signify effect impact consequence",
     "job employ employment worker staff",

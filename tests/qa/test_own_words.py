@@ -139,6 +139,13 @@ def test_what_a_named_actor_did_is_answered_by_that_actor_s_sentences(
     venezuela = extractive.ask("What did Venezuela want?")
     assert venezuela.citations[0].quote.startswith("Caracas used the talks"), venezuela.text
     assert "Washington sought" not in venezuela.text
+    # "hoping" is a news word for wanting: the lead was the Evrofinance sentence.
+    hoping = extractive.ask("What was Venezuela hoping for?")
+    assert hoping.citations[0].quote.startswith("Caracas used the talks"), hoping.text
+    us_hoping = extractive.ask("What is the US hoping to get from Venezuela?")
+    assert us_hoping.citations[0].quote.startswith("In the talks, Washington sought"), (
+        us_hoping.text
+    )
     us = extractive.ask("What did the US want from Caracas?")
     assert not us.abstained, us.trace["gate"]
     assert "Washington sought" in us.text and "Caracas used" not in us.text, us.text
