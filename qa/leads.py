@@ -18,7 +18,14 @@ from functools import cache
 
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import SYNONYM_CREDIT, Evidence, renumbered
-from qa.lexicon import ALIASES, canonical_name, first_name, names, synonym_stems
+from qa.lexicon import (
+    ALIASES,
+    ASKS_OFFICE,
+    canonical_name,
+    first_name,
+    names,
+    synonym_stems,
+)
 from qa.offices import titles
 from qa.timeframe import TimeScope
 from vectorstore.tokens import terms
@@ -125,7 +132,7 @@ def lead_with_introduction(question: str, evidence: list[Evidence]) -> list[Evid
 # "What is her role?", "What is Delcy Rodriguez's job?", "What does he do?": a question
 # asking for someone's office.
 _ASKS_OFFICE = re.compile(
-    r"\b(?:role|job|position|office|title)\b|^\s*what\s+(?:does|did)\s+\S+\s+do\b", re.I
+    rf"\b(?:{'|'.join(ASKS_OFFICE)})\b|^\s*what\s+(?:does|did)\s+\S+\s+do\b", re.I
 )
 
 
