@@ -383,8 +383,9 @@ def _title_check(clause: str, before: str, context: Context) -> tuple[str, str] 
     """A name in the clause bound to an office ("the US Ambassador to Venezuela, Juan
     Gonzalez") that the evidence gives to someone else ("Ambassador James Story")."""
     held = context.offices
+    named = names(clause, aliases=False)
     for name, offices in titles(before + clause).items():
-        if name not in names(clause, aliases=False):
+        if name not in named:
             continue
         for office in offices:
             holders = {n for n, os in held.items() if office in os}
