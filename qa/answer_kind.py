@@ -74,6 +74,22 @@ def _duration(text: str) -> bool:
     )
 
 
+# The words that ask for the kind ("How many", "In what year"): a sentence answering the
+# question holds a number or a date, not these words.
+_ASKING_KIND = re.compile(
+    r"^\s*(?:how\s+(?:many|much|large|big|long|far|tall|high|heavy|old|fast)"
+    r"|(?:in\s+|on\s+)?(?:what|which)\s+(?:year|month|day|date|time)"
+    r"|what\s+(?:is|was|are|were)\s+the\s+number\s+of|since\s+when|when)\b",
+    re.I,
+)
+
+
+def topic(question: str) -> str:
+    """``question`` without the words asking for its kind of answer: "How many sources
+    talked about the talks?" -> "sources talked about the talks?"."""
+    return _ASKING_KIND.sub(" ", question, count=1)
+
+
 def wanted(question: str) -> Kind:
     """The kind of answer ``question`` asks for (``ANY`` when it does not say)."""
     for pattern, kind in _RULES:

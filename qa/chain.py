@@ -37,6 +37,7 @@ from qa.leads import (
     lead_with_introduction,
     lead_with_kind,
     lead_with_office,
+    lead_with_participants,
     newest_first,
 )
 from qa.llm.base import LLMBackend
@@ -228,7 +229,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             evidence = lead_with_kind(question, evidence)
         # The gate judges the evidence by relevance; the answer is led by what answers: the
         # named actor's own sentences, the one introducing a name, the one giving the
-        # office asked for, each group newest first.
+        # office asked for, the one telling who took part, each group newest first.
         decision = self.policy.gate.decide(question, evidence, follow_up)
         relevant = evidence
         if scope.recency_as_of is not None:
@@ -238,6 +239,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             evidence = lead_with_introduction(question, evidence)
         people = f"{question} {' '.join(follow_up.quotes)}" if follow_up else question
         evidence = lead_with_office(question, evidence, people)
+        evidence = lead_with_participants(question, evidence)
         clock.lap("evidence")
         return Found(
             standalone, follow_up, hits, evidence, decision, calls, intent, as_of, idf, relevant

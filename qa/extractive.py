@@ -15,7 +15,7 @@ import numpy as np
 
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
-from qa.leads import actor_fits
+from qa.leads import actor_fits, participants_fit
 from qa.quantities import numbers
 from qa.verify import Claim
 from vectorstore.tokens import terms
@@ -50,12 +50,12 @@ def pick(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
     # when it holds that kind too: "The meeting came as ..." adds nothing to "When did the
     # meeting take place?".
     typed = bool(fitting) and kind is not Kind.ANY and not explanatory
-    # A question about what a named actor did: when the lead says what that actor did, so
-    # must any sentence that joins it ("What did Venezuela want?" is not answered by what
-    # Washington sought).
-    actor = actor_fits(question)
-    if actor is not None and not actor(best.text):
-        actor = None
+    # A question about what a named actor did, or who took part: when the lead answers it
+    # so, so must any sentence that joins it ("What did Venezuela want?" is not answered by
+    # what Washington sought, "Who went to Caracas?" not by what Caracas used the talks for).
+    fits = actor_fits(question) or participants_fit(question)
+    if fits is not None and not fits(best.text):
+        fits = None
     chosen = [best]
     said = set(terms(best.text))
     for ev in pool:
@@ -64,7 +64,7 @@ def pick(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
         new = set(terms(ev.text)) - said
         if ev is best or ev.score < ratio * best.score or len(new) < 3:
             continue
-        if (typed and not holds(kind, ev.text, question)) or (actor and not actor(ev.text)):
+        if (typed and not holds(kind, ev.text, question)) or (fits and not fits(ev.text)):
             continue
         chosen.append(ev)
         said |= new

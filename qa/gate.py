@@ -4,7 +4,8 @@ Each backend owns its policy (``LLMBackend.policy``). A small model cannot be tr
 decline, so for extractive and local answers a calibrated gate decides from several signals
 (how well the best sentence matches in meaning and in words, whether the two retrievers
 agree, the margin over the next sentence, whether the evidence holds the kind of answer the
-question wants, whether someone whose words are asked for speaks in it). A capable model is
+question wants, whether someone whose words are asked for speaks in it, whether a sentence
+naming what the question asks who leads names someone leading it). A capable model is
 asked whenever retrieval found anything on topic; its own "I could not find this in the
 documents." is the abstention, and verification still guards what it writes.
 """
@@ -19,7 +20,7 @@ from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence, logistic
 from qa.followup import FollowUp
 from qa.lexicon import DEMONYMS, name_in, names
-from qa.offices import offices_in
+from qa.offices import head_missing, offices_in
 from qa.speech import speaker_missing
 from qa.verify import Claim
 
@@ -80,6 +81,8 @@ def gate_signals(evidence: Sequence[Evidence]) -> dict[str, float]:
     return {"score": top.score, **{k: float(top.signals.get(k, 0.0)) for k in names_}}
 
 
+# How many of the best sentences may say who leads what a question asks about.
+HEAD_DEPTH = 3
 # The most sentences a follow-up's kind check looks at (the extractive answer's pool).
 KIND_DEPTH_MAX = 4
 
@@ -150,6 +153,9 @@ class CalibratedGate:
         unknown = names_missing(question, evidence) + roles_missing(question, evidence)
         if unknown:
             return verdict(False, f"the documents do not mention {', '.join(unknown)}")
+        head = head_missing(question, [ev.text for ev in evidence[:HEAD_DEPTH]])
+        if head is not None:
+            return verdict(False, f"the documents do not say {head}")
         silent = speaker_missing(question, [ev.text for ev in evidence])
         if silent is not None:
             return verdict(False, f"the documents do not have {silent} say anything")

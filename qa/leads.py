@@ -5,7 +5,8 @@ A date or a number ("When did the meeting happen?"): the sentences holding one a
 question asks about, before the gate (it looks for the kind in the best sentences). After
 the gate, for the answer only (the gate judges the evidence by relevance): the newest
 evidence for a question about now; what a named actor did ("What did Venezuela want?"),
-what a name is ("What is PDVSA?"), someone's office ("What is her role?"). Also the word
+what a name is ("What is PDVSA?"), someone's office ("What is her role?"), who took part
+("Who went to Caracas for the talks?"). Also the word
 matching follow-ups share: a word, or a news synonym of it, or a people's country.
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
 
-from qa.answer_kind import Kind, holds, wanted
+from qa.answer_kind import Kind, holds, topic, wanted
 from qa.evidence import SYNONYM_CREDIT, Evidence, renumbered
 from qa.lexicon import (
     ALIASES,
@@ -26,7 +27,7 @@ from qa.lexicon import (
     names,
     synonym_stems,
 )
-from qa.offices import titles
+from qa.offices import someone_in_office, titles
 from qa.timeframe import TimeScope
 from vectorstore.tokens import terms
 
@@ -48,7 +49,7 @@ def lead_with_kind(question: str, evidence: list[Evidence]) -> list[Evidence]:
     kind = wanted(question)
     if kind not in _TELLING:
         return evidence
-    asked = [t for t in dict.fromkeys(terms(question)) if t not in POINTING]
+    asked = [t for t in dict.fromkeys(terms(topic(question))) if t not in POINTING]
     related = related_stems()
 
     def fits(sentence: str) -> bool:
@@ -151,6 +152,40 @@ def lead_with_office(question: str, evidence: list[Evidence], people: str) -> li
         return any(n in p or p in n for n in titles(sentence) for p in asked)
 
     return _leading(evidence, fits)
+
+
+# "Who went to Caracas?", "Who represented Venezuela at the talks?", "Who was at the
+# meeting?": a question asking who took part in something.
+_ASKS_WHO_TOOK_PART = re.compile(
+    r"^\s*who\s+(?:else\s+)?(?:went|goes|go|travel+ed|travels?|came|comes|visited|visits"
+    r"|attended|attends|took\s+part|takes\s+part|participated|represented|represents|joined"
+    r"|sat|(?:was|were)\s+(?:at|in|on|there|present|part\s+of))\b",
+    re.I,
+)
+# A sentence telling who took part: "A US delegation led by ... held talks ... with ...".
+_TOOK_PART = re.compile(
+    r"\b(?:delegations?|held\s+talks|met|meeting\s+with|visited|travel+ed|attended"
+    r"|took\s+part|hosted|sat\s+down)\b",
+    re.I,
+)
+
+
+def participants_fit(question: str) -> Callable[[str], bool] | None:
+    """For a question asking who took part in something, whether a sentence tells who took
+    part (a delegation, talks held, a visit) naming someone by an office or as leading; None
+    for any other question."""
+    if not _ASKS_WHO_TOOK_PART.search(question):
+        return None
+    return lambda sentence: bool(_TOOK_PART.search(sentence)) and someone_in_office(sentence)
+
+
+def lead_with_participants(question: str, evidence: list[Evidence]) -> list[Evidence]:
+    """A question asking who took part in something: the sentences that tell it
+    (``participants_fit``) lead, in their order. "Who went to Caracas for the talks?" was
+    answered with "Caracas used the talks to press for US sanctions relief", which names no
+    one who went."""
+    fits = participants_fit(question)
+    return evidence if fits is None else _leading(evidence, fits)
 
 
 def _leading(evidence: list[Evidence], fits: Callable[[str], bool]) -> list[Evidence]:

@@ -98,6 +98,7 @@ SYNONYM_GROUPS = [
     "happen occur",
     "accuse allege charge",
     "arrest detain",
+    "military defence defense army",
     "win victory beat",
     "lose defeat loss",
 ]
@@ -247,7 +248,10 @@ def names(text: str, aliases: bool = True) -> set[str]:
     return found
 
 
-_PLACES = frozenset(ALIASES.values())
+# The places the lexicon knows, canonical: "venezuela", "us", "canada".
+PLACES = frozenset(ALIASES.values()) | frozenset(
+    ALIASES.get(form, form) for forms in DEMONYMS.values() for form in forms
+)
 _CLAUSE_START = re.compile(r"\W*(?:(?:a|an|the)\s+)?", re.I)
 
 
@@ -257,7 +261,7 @@ def first_name(text: str) -> str | None:
     "The meeting came as Venezuela's ..." -> None."""
     for match in _NAME.finditer(text):
         found = names(match.group(1))
-        if not found and canonical_name(match.group(1)) in _PLACES:
+        if not found and canonical_name(match.group(1)) in PLACES:
             found = {canonical_name(match.group(1))}  # "Venezuela has asked ..."
         if found:
             clause = text[: match.start(1)].split(",")[-1]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from qa.lexicon import OFFICES, SAME_OFFICE, names
+from qa.lexicon import OFFICES, PLACES, SAME_OFFICE, names, synonym_stems
+from vectorstore.tokens import terms
 
 
 def offices_in(text: str) -> dict[str, str]:
@@ -51,3 +52,57 @@ def titles(text: str) -> dict[str, set[str]]:
     for match in _NAME_FIRST.finditer(text):
         bind(match.group(2), match.group(1))
     return bound
+
+
+# "Who runs PDVSA?", "Who is in charge of Venezuela's oil company?", "Who led the US
+# delegation?": a question asking who leads something.
+_ASKS_HEAD = re.compile(
+    r"^\s*who\s+(?:runs?|ran|heads?|headed|leads?|led|chairs?|chaired|manages?|managed"
+    r"|directs?|directed|(?:is|was|are|were)\s+(?:in\s+charge\s+of|(?:the\s+)?(?:head|chief|"
+    r"boss|leader|director)\s+(?:of|at)))\s+(?P<what>[^?]+)",
+    re.I,
+)
+# Someone leading, in a sentence: "led by Juan Gonzalez", "President Nicolas Maduro".
+_LED_BY = re.compile(r"\b(?:led|headed|run|chaired|directed|managed)\s+by\s+(?:the\s+)?[A-Z]")
+_LEADING = frozenset(
+    {"president", "prime minister", "minister", "chairman", "chief executive", "governor",
+     "mayor", "chancellor", "secretary", "commissioner"}
+)  # fmt: skip
+
+
+def someone_in_office(text: str) -> bool:
+    """Whether ``text`` names someone by an office or as leading ("led by ...")."""
+    return bool(_LED_BY.search(text) or titles(text))
+
+
+# Words that leave a question about a country's leader ("Who runs Venezuela's government?").
+_THE_COUNTRY = frozenset({"the", "s", "government", "country", "nation", "state"})
+
+
+def head_missing(question: str, texts: list[str]) -> str | None:
+    """For a question asking who leads something, what it asks ("who runs pdvsa") when no
+    sentence naming that thing has anyone lead it (someone "led by", or in a leading office).
+    The thing is its head noun when it has one ("Venezuela's oil company": a company, and
+    "Venezuela's state-run oil company PDVSA" names no head), else its name. None for any
+    other question, for a thing neither named nor of a noun, and for a country's leader (its
+    president may be named in a sentence that does not name the country)."""
+    match = _ASKS_HEAD.match(question)
+    if match is None:
+        return None
+    what = match["what"].strip()
+    nouns = [w for w in re.findall(r"\b[a-z]+\b", what) if w not in _THE_COUNTRY]
+    asked = names(f"the {what}")
+    if not asked or (asked <= PLACES and not nouns):
+        return None
+    head = terms(nouns[-1]) if nouns else []
+    heads = {*head, *(s for h in head for s in synonym_stems().get(h, ()))}
+
+    def about(text: str) -> bool:
+        return bool(heads & set(terms(text))) if heads else bool(asked & names(text))
+
+    for text in texts:
+        if about(text) and (
+            _LED_BY.search(text) or any(o & _LEADING for o in titles(text).values())
+        ):
+            return None
+    return " ".join(match.group(0).split()).rstrip(" ?").lower()

@@ -49,6 +49,15 @@ def test_what_a_named_actor_did_is_answered_by_that_actor_s_sentences_only() -> 
     assert [e.n for e in pick("What did Venezuela want?", other)] == [1, 2]
 
 
+def test_who_took_part_is_answered_by_sentences_telling_who_took_part_only() -> None:
+    """ "Who went to Caracas for the talks?": what Caracas used the talks for (which names no
+    one who went) does not join the delegation's sentence."""
+    pressed = "Caracas used the talks to press for US sanctions relief and more."
+    evidence = [ev(1, DELEGATION, 0.3), ev(2, pressed, 0.29)]
+    assert [e.n for e in pick("Who went to Caracas for the talks?", evidence)] == [1]
+    assert [e.n for e in pick("Who met in Caracas for the talks?", evidence)] == [1, 2]
+
+
 def test_a_heading_is_no_evidence_sentence() -> None:
     heading = "Venezuela's financial lifeline"
     assert is_heading(heading, "in recent days.\n\n", "\n\nThe meeting came as ...")

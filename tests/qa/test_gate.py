@@ -10,7 +10,14 @@ from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
 from qa.followup import FollowUp, is_follow_up, quotes_of, resolve
 from qa.gate import CalibratedGate, answers_kind, kind_missing, names_missing, roles_missing
-from qa.leads import actor_fits, lead_with_actor, lead_with_introduction, lead_with_kind
+from qa.leads import (
+    actor_fits,
+    lead_with_actor,
+    lead_with_introduction,
+    lead_with_kind,
+    lead_with_participants,
+)
+from qa.offices import head_missing
 from qa.types import Turn
 from qa.verify import Claim
 
@@ -115,6 +122,34 @@ def test_an_office_the_documents_never_name_is_refused() -> None:
     assert roles_missing("Who headed the American team?", evidence) == [], "a verb, no office"
     decision = CalibratedGate(threshold=0.0).decide("Who is the oil minister?", evidence, None)
     assert not decision.answer and "minister" in decision.reason
+
+
+def test_who_leads_something_named_needs_a_sentence_naming_its_head() -> None:
+    """ "Who runs PDVSA?": the sentences naming PDVSA name no one running it ("state-run" is
+    no head), so the gate refuses; a delegation "led by" someone, or a country's president,
+    answers."""
+    psb = ("Venezuela's state-run oil company PDVSA and the Defence Ministry have bank "
+           "accounts at Promsvyazbank.")  # fmt: skip
+    evidence = [ev(1, psb), ev(2, DELEGATION), ev(3, EXPORTS)]
+    gate = CalibratedGate(threshold=0.0)
+    refused = (
+        "Who runs PDVSA?",
+        "Who is in charge of Venezuela's oil company?",
+        "Who heads the Defence Ministry?",
+        "Who is the head of Promsvyazbank?",
+    )
+    for question in refused:
+        decision = gate.decide(question, evidence, None)
+        assert not decision.answer, question
+        assert decision.reason.startswith("the documents do not say who"), decision.reason
+    for question in ("Who led the US delegation?", "Who headed the American team?",
+                     "Who leads Venezuela?", "Who runs Venezuela's government?",
+                     "Who led the talks?", "What does PDVSA run?"):  # fmt: skip
+        assert head_missing(question, [e.text for e in evidence]) is None, question
+    chief = "PDVSA, headed by Pedro Tellechea, moved its accounts."
+    assert head_missing("Who runs PDVSA?", [psb, chief]) is None
+    minister = "Oil Minister Tareck El Aissami said PDVSA would move its accounts."
+    assert head_missing("Who runs PDVSA?", [minister]) is None
 
 
 def test_follow_ups_are_recognised_and_carry_what_was_cited() -> None:
@@ -293,6 +328,46 @@ def test_a_question_for_a_date_or_number_leads_with_a_sentence_holding_one() -> 
     for other in ("Who attended the meeting?", "What happened at the meeting?"):
         kept = lead_with_kind(other, [ev(1, came), ev(2, saw), ev(3, saturday)])
         assert [e.text for e in kept] == [came, saw, saturday], other
+
+
+def test_a_count_question_leads_with_a_sentence_counting_what_it_asks() -> None:
+    """ "How many sources talked about the talks?": the sentence saying "five sources" leads,
+    though "many" (a word asking for the count) is in no sentence."""
+    pressed = "Caracas used the talks to press for US sanctions relief."
+    both = "Washington used the talks to present maximalist demands."
+    lede = "Officials made scant progress in their first talks in years, five sources said."
+    question = "How many sources talked about the talks?"
+    gate = CalibratedGate(threshold=0.0)
+    ranked = [ev(1, pressed), ev(2, both), ev(3, lede)]
+    assert not gate.decide(question, ranked, None).answer
+    led = lead_with_kind(question, ranked)
+    assert [e.text for e in led] == [lede, pressed, both]
+    assert gate.decide(question, led, None).answer
+    # The words asking for the kind go, the rest stay asked: no count of sources, no lead.
+    assert lead_with_kind("How many banks were blacklisted?", ranked) == ranked
+    when = lead_with_kind("In what year was the bank blacklisted?", [ev(1, pressed),
+                          ev(2, "The bank was blacklisted in 2019.")])  # fmt: skip
+    assert when[0].text == "The bank was blacklisted in 2019."
+
+
+def test_a_question_who_took_part_leads_with_the_sentence_telling_who_took_part() -> None:
+    """ "Who went to Caracas for the talks?" shares "Caracas" and "talks" with a sentence
+    naming no one who went; the delegation's sentence leads."""
+    pressed = "Caracas used the talks to press for US sanctions relief."
+    saw = "US officials saw the meeting as a chance to distance Venezuela from President Putin."
+    ranked = [ev(1, pressed), ev(2, saw), ev(3, DELEGATION)]
+    asking = (
+        "Who went to Caracas for the talks?",
+        "Who represented Venezuela?",
+        "Who travelled to Venezuela for the meeting?",
+        "Who was at the meeting?",
+    )
+    for question in asking:
+        led = lead_with_participants(question, list(ranked))
+        assert [e.text for e in led] == [DELEGATION, pressed, saw], question
+        assert [e.n for e in led] == [1, 2, 3]
+    for question in ("Who blacklisted the banks?", "Who was Juan Gonzalez?", "What happened?"):
+        assert lead_with_participants(question, list(ranked)) == ranked, question
 
 
 def test_a_question_what_an_actor_did_leads_with_what_that_actor_did() -> None:

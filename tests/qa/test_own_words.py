@@ -175,6 +175,24 @@ def test_a_question_for_words_no_one_in_the_documents_said_is_refused(
     assert "declined comment" in white_house.text, white_house.trace["gate"]
 
 
+def test_who_took_part_and_who_leads_are_answered_by_who_and_refused_without_a_head(
+    extractive: Assistant,
+) -> None:
+    """ "Who went to Caracas for the talks?" was answered with "Caracas used the talks to
+    press for US sanctions relief"; "Who runs PDVSA?" with a sentence naming PDVSA and no
+    one running it; "How many sources ...?" was refused (the count was in the third
+    sentence)."""
+    went = extractive.ask("Who went to Caracas for the talks?")
+    assert went.text.startswith("A US delegation led by Juan Gonzalez"), went.text
+    assert "Caracas used the talks" not in went.text
+    runs = extractive.ask("Who runs PDVSA?")
+    assert (
+        runs.abstained and runs.trace["gate"]["reason"] == "the documents do not say who runs pdvsa"
+    )
+    sources = extractive.ask("How many sources talked about the talks?")
+    assert "five sources" in sources.text and sources.citations, sources.trace["gate"]
+
+
 def test_a_follow_up_asking_for_more_gets_no_repeat_of_the_answer_before(
     extractive: Assistant,
 ) -> None:
