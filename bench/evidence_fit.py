@@ -29,9 +29,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import RESULTS, SHARED_DATA, print_table, write_json
+from qa.candidates import candidate_sentences
 from qa.config import Settings
 from qa.evaluation.datasets import load_dataset, prepare_sample, split_of
-from qa.evidence import candidate_sentences, signals, standout
+from qa.evidence import signals, standout
 from qa.gate import kind_missing, names_missing
 from qa.service import Assistant
 

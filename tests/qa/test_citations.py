@@ -6,10 +6,11 @@ import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
+from qa.candidates import looks_like_injection
 from qa.chain import NOT_FOUND, AnswerChain
 from qa.citations import build_citations
 from qa.config import Settings
-from qa.evidence import Evidence, looks_like_injection
+from qa.evidence import Evidence
 from qa.llm import backend
 from qa.service import Assistant
 from qa.verify import Claim

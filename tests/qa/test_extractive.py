@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.evidence import is_heading
+from qa.candidates import is_heading
 from qa.extractive import pick
 from tests.qa.test_gate import DELEGATION, ev
 
