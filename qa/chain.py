@@ -39,6 +39,7 @@ from qa.leads import (
     lead_with_office,
     lead_with_participants,
     newest_first,
+    with_actor,
 )
 from qa.llm.base import LLMBackend
 from qa.prompts import load_prompt
@@ -234,7 +235,8 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         relevant = evidence
         if scope.recency_as_of is not None:
             evidence = newest_first(evidence, scope)
-        evidence = lead_with_actor(question, evidence)
+        quotes = follow_up.quotes if follow_up else []
+        evidence = lead_with_actor(with_actor(question, quotes), evidence)
         if follow_up is None:
             evidence = lead_with_introduction(question, evidence)
         people = f"{question} {' '.join(follow_up.quotes)}" if follow_up else question
@@ -365,8 +367,10 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         """The extractive answer, or none when it would only repeat what the previous
         answer said to a follow-up that asks for something else or a reason it does not
         give ("What else?", "Why?": see ``FollowUp.repeat_answers``)."""
-        claims = extractive_claims(question, found.evidence)
         follow_up = found.follow_up
+        # "What did they propose?": what the actor "they" point at did (``leads.with_actor``).
+        asked = with_actor(question, follow_up.quotes) if follow_up else question
+        claims = extractive_claims(asked, found.evidence)
         said = " ".join(c.text for c in claims)
         if follow_up is not None and follow_up.repeats(said) and not follow_up.repeat_answers(said):
             return []

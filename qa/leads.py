@@ -23,6 +23,7 @@ from qa.lexicon import (
     ALIASES,
     ASKS_OFFICE,
     canonical_name,
+    display,
     first_name,
     names,
     synonym_stems,
@@ -92,6 +93,23 @@ def actor_fits(question: str) -> Callable[[str], bool] | None:
         return any(matched(t, set(terms(sentence)), related) for t in asked)
 
     return fits
+
+
+# "What did they propose?": a follow-up whose subject is "they".
+_THEY_ASKED = re.compile(
+    r"^(\s*(?:what|how|why)\s+(?:did|do|have|had|will|would|could|were|are)\s+)they\b", re.I
+)
+
+
+def with_actor(question: str, quotes: list[str]) -> str:
+    """A follow-up asking what "they" did, with "they" replaced by who the previous answer's
+    first cited sentence is about: "What did they propose to Caracas?" after "A US
+    delegation led by ... held talks ..." -> "What did US propose to Caracas?". Any other
+    question as it is."""
+    actor = first_name(quotes[0]) if quotes else None
+    if actor is None or not _THEY_ASKED.search(question):
+        return question
+    return _THEY_ASKED.sub(lambda m: m.group(1) + display(actor), question, count=1)
 
 
 def lead_with_actor(question: str, evidence: list[Evidence]) -> list[Evidence]:

@@ -192,10 +192,15 @@ def _plain(text: str) -> tuple[str, set[str]]:
         if not word[0].isupper() or inside_name or _CAPITALISED_AFTER.match(after):
             return word
         replaced.add(word.lower())
-        canonical = ALIASES[word.lower()]
-        return _DISPLAY.get(canonical, canonical.capitalize())
+        return display(ALIASES[word.lower()])
 
     return _ALIAS_WORDS.sub(plain, text), replaced
+
+
+def display(canonical: str) -> str:
+    """How a canonical name reads in a sentence: "us" -> "US", "juan gonzalez" -> "Juan
+    Gonzalez"."""
+    return _DISPLAY.get(canonical, canonical.title())
 
 
 def with_plain_names(text: str) -> str:

@@ -16,6 +16,7 @@ from qa.leads import (
     lead_with_introduction,
     lead_with_kind,
     lead_with_participants,
+    with_actor,
 )
 from qa.offices import head_missing
 from qa.types import Turn
@@ -368,6 +369,26 @@ def test_a_question_who_took_part_leads_with_the_sentence_telling_who_took_part(
         assert [e.n for e in led] == [1, 2, 3]
     for question in ("Who blacklisted the banks?", "Who was Juan Gonzalez?", "What happened?"):
         assert lead_with_participants(question, list(ranked)) == ranked, question
+
+
+def test_they_in_a_follow_up_is_who_the_previous_answers_sentence_is_about() -> None:
+    """ "What did they propose to Caracas?" after the delegation's sentence asks what the US
+    proposed; "it", a question without "they" as its subject, or nothing cited stay as asked."""
+    asked = with_actor("What did they propose to Caracas?", [DELEGATION])
+    assert asked == "What did US propose to Caracas?"
+    assert actor_fits(asked) is not None
+    swift = "As a concession, the US officials were willing to allow SWIFT."
+    led = lead_with_actor(
+        asked, [ev(1, "Caracas used the talks to press for relief."), ev(2, swift)]
+    )
+    assert led[0].text == swift
+    for question, quotes in (
+        ("What did it propose?", [DELEGATION]),
+        ("Who did they meet?", [DELEGATION]),
+        ("What did they propose?", []),
+        ("What did they propose?", ["The meeting came as the lifeline frayed."]),
+    ):
+        assert with_actor(question, quotes) == question, question
 
 
 def test_a_question_what_an_actor_did_leads_with_what_that_actor_did() -> None:

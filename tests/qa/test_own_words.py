@@ -191,6 +191,12 @@ def test_who_took_part_and_who_leads_are_answered_by_who_and_refused_without_a_h
     )
     sources = extractive.ask("How many sources talked about the talks?")
     assert "five sources" in sources.text and sources.citations, sources.trace["gate"]
+    # "they" are who the previous answer's sentence is about: the US delegation.
+    took_part = extractive.ask("Who took part in the talks for Washington?")
+    history = [Turn(role="user", content=took_part.question), Turn.reply(took_part)]
+    proposed = extractive.ask("What did they propose to Caracas?", history=history)
+    assert proposed.text.startswith("As a concession, the US officials"), proposed.text
+    assert "Caracas used the talks" not in proposed.text
 
 
 def test_a_follow_up_asking_for_more_gets_no_repeat_of_the_answer_before(
