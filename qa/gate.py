@@ -12,7 +12,6 @@ documents." is the abstention, and verification still guards what it writes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,12 +19,10 @@ from typing import Any, Protocol
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence, logistic
 from qa.followup import FollowUp
-from qa.leads import POINTING, matched, related_stems
-from qa.lexicon import ANTONYMS, DEMONYMS, canonical_name, name_in, names
+from qa.lexicon import DEMONYMS, name_in, names
 from qa.offices import head_missing, offices_in
 from qa.speech import speaker_missing
 from qa.verify import Claim
-from vectorstore.tokens import terms
 
 
 @dataclass
@@ -84,8 +81,7 @@ def gate_signals(evidence: Sequence[Evidence]) -> dict[str, float]:
     return {"score": top.score, **{k: float(top.signals.get(k, 0.0)) for k in names_}}
 
 
-# How many of the best sentences may say who leads what a question asks about, or what a
-# yes-or-no question asks.
+# How many of the best sentences may say who leads what a question asks about.
 HEAD_DEPTH = 3
 # The most sentences a follow-up's kind check looks at (the extractive answer's pool).
 KIND_DEPTH_MAX = 4
@@ -115,63 +111,6 @@ def names_missing(question: str, evidence: Sequence[Evidence], depth: int = 3) -
         for n in names(question, aliases=False)
         if not any(name_in(form, found, window) for form in (n, *DEMONYMS.get(n, ())))
     )
-
-
-# "Did Maduro agree to hold elections?": a yes-or-no question about what a named actor did.
-_YES_NO_ACTOR = re.compile(
-    r"^\s*(?i:did|does|do|is|was|are|were|has|have|had|will|would|can|could)\s+(?i:the\s+)?"
-    r"(?P<actor>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})\s+(?P<rest>[^?]+?)\s*\??\s*$"
-)
-# A yes-or-no question is about a sentence that names its actor and holds at least this
-# share of what it asks (a word, a news synonym for part, or its antonym: "Is the SWIFT offer
-# permanent?" is answered "temporarily").
-YES_NO_SHARE = 0.5
-
-
-def _antonym_stems() -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for a, b in ANTONYMS:
-        (sa,), (sb,) = terms(a) or [a], terms(b) or [b]
-        out.setdefault(sa, set()).add(sb)
-        out.setdefault(sb, set()).add(sa)
-    return out
-
-
-def _prefixed(stem: str, held: set[str]) -> bool:
-    """The stemmer's forms of one word that differ at the end ("boycot" for "boycotting",
-    "boycott"): one is the other's start, of five letters or more."""
-    return any(
-        min(len(stem), len(h)) >= 5 and (h.startswith(stem) or stem.startswith(h)) for h in held
-    )
-
-
-def yes_no_unsaid(question: str, texts: Sequence[str]) -> str | None:
-    """For a yes-or-no question about what a named actor did, what it asks ("whether maduro
-    agree to hold elections") when no sentence naming the actor holds ``YES_NO_SHARE`` of
-    its words: "Will Maduro visit Washington?" is not answered by sentences naming Maduro
-    that say nothing of a visit. None for any other question."""
-    match = _YES_NO_ACTOR.match(question)
-    if match is None or re.search(r"['’]s$", match["actor"]):
-        return None
-    actor = canonical_name(match["actor"])
-    named = set(terms(" ".join(names(match["rest"], aliases=False))))
-    asked = [t for t in dict.fromkeys(terms(match["rest"])) if t not in POINTING | named]
-    if not asked:
-        return None
-    related, opposite = related_stems(), _antonym_stems()
-    for text in texts:
-        held = set(terms(text))
-        if not name_in(actor, names(text), text):
-            continue
-        share = sum(
-            1.0
-            if opposite.get(t, set()) & held or _prefixed(t, held)
-            else matched(t, held, related)
-            for t in asked
-        )
-        if share >= YES_NO_SHARE * len(asked):
-            return None
-    return f"whether {actor} {match['rest'].lower()}"
 
 
 # Kinds of answer whose absence from the cited evidence means the answer cannot be one
@@ -214,10 +153,9 @@ class CalibratedGate:
         unknown = names_missing(question, evidence) + roles_missing(question, evidence)
         if unknown:
             return verdict(False, f"the documents do not mention {', '.join(unknown)}")
-        best = [ev.text for ev in evidence[:HEAD_DEPTH]]
-        unsaid = head_missing(question, best) or yes_no_unsaid(question, best)
-        if unsaid is not None:
-            return verdict(False, f"the documents do not say {unsaid}")
+        head = head_missing(question, [ev.text for ev in evidence[:HEAD_DEPTH]])
+        if head is not None:
+            return verdict(False, f"the documents do not say {head}")
         silent = speaker_missing(question, [ev.text for ev in evidence])
         if silent is not None:
             return verdict(False, f"the documents do not have {silent} say anything")

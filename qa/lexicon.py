@@ -54,7 +54,6 @@ ANTONYMS = [
     ("profit", "loss"), ("surplus", "deficit"), ("acquit", "convict"), ("arrive", "depart"),
     ("include", "exclude"), ("add", "remove"), ("appoint", "dismiss"), ("elect", "defeat"),
     ("progress", "setback"), ("sign", "reject"), ("confirm", "deny"),
-    ("permanent", "temporary"), ("permanently", "temporarily"),
 ]  # fmt: skip
 # Who reported it, in a news sentence's own words: a claim made of these alone (and the
 # question's words) asserts nothing; a follow-up's answer is not new by them.

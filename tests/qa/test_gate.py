@@ -9,14 +9,7 @@ import pytest
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
 from qa.followup import FollowUp, is_follow_up, quotes_of, resolve
-from qa.gate import (
-    CalibratedGate,
-    answers_kind,
-    kind_missing,
-    names_missing,
-    roles_missing,
-    yes_no_unsaid,
-)
+from qa.gate import CalibratedGate, answers_kind, kind_missing, names_missing, roles_missing
 from qa.leads import (
     actor_fits,
     lead_with_actor,
@@ -158,36 +151,6 @@ def test_who_leads_something_named_needs_a_sentence_naming_its_head() -> None:
     assert head_missing("Who runs PDVSA?", [psb, chief]) is None
     minister = "Oil Minister Tareck El Aissami said PDVSA would move its accounts."
     assert head_missing("Who runs PDVSA?", [minister]) is None
-
-
-def test_a_yes_or_no_question_needs_a_sentence_where_its_actor_does_what_it_asks() -> None:
-    """ "Did Maduro agree to hold elections?": the sentences naming Maduro say what
-    Washington sought and who met whom, nothing of his agreeing; refused. Synonyms, an
-    antonym ("permanent": "temporarily") and the stemmer's two forms of a word ("boycotting",
-    "boycott") count as held."""
-    sought = "Washington sought guarantees of free presidential elections, which Maduro opposed."
-    swift = "As a concession, the US was willing to allow Venezuela to use SWIFT temporarily."
-    boycott = "Washington wants other oil supplies if it seeks a boycott of Moscow's energy."
-    texts = [DELEGATION, sought, swift, boycott]
-    assert yes_no_unsaid("Did Maduro agree to hold elections?", texts) == (
-        "whether maduro agree to hold elections"
-    )
-    assert yes_no_unsaid("Will Maduro visit Washington?", texts) is not None
-    for question in (
-        "Did the Americans meet Maduro?",
-        "Did Washington ask for free elections?",
-        "Is the SWIFT offer permanent?",
-        "Is the US thinking about boycotting Russian energy?",
-        "Were the talks a success?",  # no named actor
-        "Did Venezuela's ministry say anything?",  # about the ministry
-        "What did Maduro agree to?",  # not yes-or-no
-    ):
-        assert yes_no_unsaid(question, texts) is None, question
-    decision = CalibratedGate(threshold=0.0).decide(
-        "Did Maduro agree to hold elections?", [ev(1, sought), ev(2, DELEGATION)], None
-    )
-    assert not decision.answer
-    assert decision.reason == "the documents do not say whether maduro agree to hold elections"
 
 
 def test_follow_ups_are_recognised_and_carry_what_was_cited() -> None:
