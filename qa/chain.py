@@ -235,8 +235,8 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         relevant = evidence
         if scope.recency_as_of is not None:
             evidence = newest_first(evidence, scope)
-        quotes = follow_up.quotes if follow_up else []
-        evidence = lead_with_actor(with_actor(question, quotes), evidence)
+        previous = follow_up.previous if follow_up else ""
+        evidence = lead_with_actor(with_actor(question, previous), evidence)
         if follow_up is None:
             evidence = lead_with_introduction(question, evidence)
         people = f"{question} {' '.join(follow_up.quotes)}" if follow_up else question
@@ -369,7 +369,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         give ("What else?", "Why?": see ``FollowUp.repeat_answers``)."""
         follow_up = found.follow_up
         # "What did they propose?": what the actor "they" point at did (``leads.with_actor``).
-        asked = with_actor(question, follow_up.quotes) if follow_up else question
+        asked = with_actor(question, follow_up.previous) if follow_up else question
         claims = extractive_claims(asked, found.evidence)
         said = " ".join(c.text for c in claims)
         if follow_up is not None and follow_up.repeats(said) and not follow_up.repeat_answers(said):

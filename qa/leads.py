@@ -101,12 +101,35 @@ _THEY_ASKED = re.compile(
 )
 
 
-def with_actor(question: str, quotes: list[str]) -> str:
-    """A follow-up asking what "they" did, with "they" replaced by who the previous answer's
-    first cited sentence is about: "What did they propose to Caracas?" after "A US
-    delegation led by ... held talks ..." -> "What did US propose to Caracas?". Any other
-    question as it is."""
-    actor = first_name(quotes[0]) if quotes else None
+# Words before a name that make it someone else than "they" in the answer to a question:
+# "Who met the Americans?" is answered by who met them, not by Americans.
+_OTHER_SIDE = re.compile(
+    r"\b(?:met|meet|meets|meeting|to|with|at|in|into|visit|visited|visiting|against|across)"
+    r"\s+(?:the\s+)?$",
+    re.I,
+)
+
+
+def whose(previous: str) -> str | None:
+    """Whose side "they" in a follow-up to ``previous`` are on, when it names one side of
+    them (canonical): "Who took part in the talks for Washington?" -> "us", "Who sat on the
+    Venezuelan side?" -> "venezuela"; "Who went to Caracas for the US?" -> "us" (Caracas
+    is where they went). None when it names no side, or several."""
+    sides = set()
+    lowered = previous.lower()
+    for name in names(previous, aliases=False):
+        found = re.search(rf"(?<![\w-]){re.escape(name)}", lowered)
+        if found is not None and not _OTHER_SIDE.search(previous[: found.start()]):
+            sides.add(canonical_name(name))
+    return sides.pop() if len(sides) == 1 else None
+
+
+def with_actor(question: str, previous: str) -> str:
+    """A follow-up asking what "they" did, with "they" replaced by the side the previous
+    question named (``whose``): "What did they propose to Caracas?" after "Who took part in
+    the talks for Washington?" -> "What did US propose to Caracas?". Any other question as
+    it is."""
+    actor = whose(previous)
     if actor is None or not _THEY_ASKED.search(question):
         return question
     return _THEY_ASKED.sub(lambda m: m.group(1) + display(actor), question, count=1)

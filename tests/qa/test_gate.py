@@ -371,10 +371,14 @@ def test_a_question_who_took_part_leads_with_the_sentence_telling_who_took_part(
         assert lead_with_participants(question, list(ranked)) == ranked, question
 
 
-def test_they_in_a_follow_up_is_who_the_previous_answers_sentence_is_about() -> None:
-    """ "What did they propose to Caracas?" after the delegation's sentence asks what the US
-    proposed; "it", a question without "they" as its subject, or nothing cited stay as asked."""
-    asked = with_actor("What did they propose to Caracas?", [DELEGATION])
+def test_they_in_a_follow_up_are_on_the_side_the_previous_question_named() -> None:
+    """ "What did they propose to Caracas?" after "Who took part in the talks for
+    Washington?" asks what the US proposed; after "Who sat on the Venezuelan side?", "What
+    did they ask for?" asks what Venezuela asked for (not what the US delegation, subject of
+    the sentence that answered, did). A name they met or went to is the other side."""
+    asked = with_actor(
+        "What did they propose to Caracas?", "Who took part in the talks for Washington?"
+    )
     assert asked == "What did US propose to Caracas?"
     assert actor_fits(asked) is not None
     swift = "As a concession, the US officials were willing to allow SWIFT."
@@ -382,13 +386,18 @@ def test_they_in_a_follow_up_is_who_the_previous_answers_sentence_is_about() -> 
         asked, [ev(1, "Caracas used the talks to press for relief."), ev(2, swift)]
     )
     assert led[0].text == swift
-    for question, quotes in (
-        ("What did it propose?", [DELEGATION]),
-        ("Who did they meet?", [DELEGATION]),
-        ("What did they propose?", []),
-        ("What did they propose?", ["The meeting came as the lifeline frayed."]),
+    venezuelan = with_actor("What did they ask for?", "Who sat on the Venezuelan side?")
+    assert venezuelan == "What did Venezuela ask for?"
+    assert (
+        with_actor("What did they want?", "Who went to Caracas for the US?") == "What did US want?"
+    )
+    for question, previous in (
+        ("What did they want?", "Who met the Americans?"),  # the other side
+        ("What did they want?", "Who hosted the talks?"),  # no side named
+        ("What did it propose?", "Who took part for Washington?"),
+        ("Who did they meet?", "Who took part for Washington?"),
     ):
-        assert with_actor(question, quotes) == question, question
+        assert with_actor(question, previous) == question, (question, previous)
 
 
 def test_a_question_what_an_actor_did_leads_with_what_that_actor_did() -> None:
