@@ -24,6 +24,9 @@ from vectorstore.tokens import STOPWORDS, words
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _CLAUSE_END = re.compile(r"[\s,;:–—-]+$")
+# What is left of a sentence cut after "whether" or "if" and a word or two ("... to gauge
+# whether Venezuela"): it breaks off mid-clause and says nothing.
+_DANGLING = re.compile(r"\b(?:whether|if|because|although|unless)(?:\s+[\w'’-]+){0,2}\W*$", re.I)
 # A yes/no answer's opening is the answer's polarity, not a claim to check.
 _DISCOURSE = re.compile(r"^\s*(?:yes|no|not really|not quite|not yet|partly|in short)\b[,:;.]?\s*",
                         re.I)  # fmt: skip
@@ -141,6 +144,9 @@ class Verifier:
         kept = _CLAUSE_END.sub("", kept.strip())
         if not scores or len(content_terms(kept)) < 2:
             return "", 0.0, [], cut
+        if cut is not None and _DANGLING.search(kept):
+            detail = f"what stands breaks off mid-clause once the rest was cut ({cut.check})"
+            return "", 0.0, [], Cut(f"{kept} {cut.text}", "fragment", detail)
         if kept[-1:] not in ".!?":
             kept += "."
         return kept, min(scores), used, cut

@@ -231,6 +231,29 @@ def test_an_invented_tail_is_cut_and_the_supported_opening_kept(verifier: Verifi
     assert kept == "PDVSA has bank accounts at the Promsvyazbank." and cuts
 
 
+def test_what_stands_of_a_cut_claim_is_no_fragment(verifier: Verifier) -> None:
+    """SmolLM2 wrote the GAUGE sentence with "its invasion ... but they do not provide any
+    details about how this loan was made"; the hedge check cut it after "whether Venezuela",
+    and "They also mention that the meeting was a chance for US officials to gauge whether
+    Venezuela." reached the user. Nothing of it does now; the cut says why."""
+    answer = (
+        "They also mention that the meeting was a chance for US officials to gauge whether "
+        "Venezuela, one of Russia's closest allies, is prepared to distance itself from "
+        "President Vladimir Putin over its invasion of Ukraine, but they do not provide any "
+        "details about how this loan was made."
+    )
+    kept, cuts = check(verifier, answer, "Did Venezuela ask Russia for anything?")
+    assert kept == "" and cuts == ["fragment"]
+    # A cut after a whole clause stands: "if" with its clause is no fragment.
+    kept, cuts = check(
+        verifier,
+        "Venezuela could boost crude exports if Washington eases sanctions, and Lima would pay.",
+        "Could Venezuela export more oil?",
+    )
+    assert kept == EXPORTS, (kept, cuts)
+    assert cuts and "fragment" not in cuts
+
+
 def test_a_yes_no_opening_is_the_answer_not_a_claim(verifier: Verifier) -> None:
     kept, _ = check(
         verifier,
