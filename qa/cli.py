@@ -11,7 +11,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -20,9 +19,10 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
-from qa.config import Settings, get_settings
+from qa.cli_common import CollectionOpt, assistant, console, err
+from qa.cli_docs import docs_app
+from qa.config import get_settings
 from qa.people.identity import LOCAL_USER
 from qa.service import Assistant
 from qa.types import Answer, AsOf, Filters, IngestResult, Turn
@@ -35,31 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-docs_app = typer.Typer(help="List, check and remove stored documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
-console = Console()
-err = Console(stderr=True)
-
-CollectionOpt = Annotated[
-    str | None, typer.Option("--collection", "-c", help="collection (default: settings)")
-]
-
-
-def settings_for(collection: str | None = None, mode: str | None = None) -> Settings:
-    """Settings from the environment with the command's overrides, validated again (a mode
-    the command names must be able to work)."""
-    overrides = {k: v for k, v in (("collection", collection), ("mode", mode)) if v}
-    if not overrides:
-        return get_settings()
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-
-
-def assistant(collection: str | None = None, mode: str | None = None) -> Assistant:
-    return Assistant(settings_for(collection, mode))
 
 
 @app.command()
@@ -155,54 +131,6 @@ def search(
             f"bm25#{hit.lexical_rank}[/dim]"
         )
         console.print(f"   {hit.chunk.text[:400]}", markup=False, highlight=False)
-
-
-@docs_app.command("list")
-def docs_list(
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    collection: CollectionOpt = None,
-) -> None:
-    """Stored documents with their metadata."""
-    docs = assistant(collection).documents()
-    if as_json:
-        console.print_json(json.dumps(docs))
-        return
-    table = Table("doc_id", "title", "date", "chunks", "source")
-    for d in docs:
-        table.add_row(
-            d["doc_id"], str(d.get("title")), str(d.get("date") or ""),
-            str(d.get("n_chunks")), str(d.get("source")),
-        )  # fmt: skip
-    console.print(table)
-    console.print(f"{len(docs)} documents")
-
-
-@docs_app.command("check")
-def docs_check(collection: CollectionOpt = None) -> None:
-    """Find stored documents whose chunks are missing or short. Exit 1 when any is;
-    ingesting such a document's file again heals it."""
-    problems = assistant(collection).store(collection).check()
-    for p in problems:
-        err.print(
-            f"damaged  {p.doc_id}: {p.present} of {p.expected} chunks present",
-            markup=False,
-            soft_wrap=True,
-        )
-    console.print(f"{len(problems)} damaged documents")
-    if problems:
-        raise typer.Exit(1)
-
-
-@docs_app.command("remove")
-def docs_remove(
-    doc_id: Annotated[str, typer.Argument(help="as shown by 'citeqa docs list'")],
-    collection: CollectionOpt = None,
-) -> None:
-    """Remove a document and its chunks (from Chroma and the lexical index)."""
-    if not assistant(collection).remove(doc_id):
-        err.print(f"no document {doc_id!r}")
-        raise typer.Exit(1)
-    console.print(f"removed {doc_id}")
 
 
 ModeOpt = Annotated[
