@@ -104,8 +104,8 @@ _THEY_ASKED = re.compile(
 # Words before a name that make it someone else than "they" in the answer to a question:
 # "Who met the Americans?" is answered by who met them, not by Americans.
 _OTHER_SIDE = re.compile(
-    r"\b(?:met|meet|meets|meeting|to|with|at|in|into|visit|visited|visiting|against|across)"
-    r"\s+(?:the\s+)?$",
+    r"(?:\b(?:met|meet|meets|meeting|to|with|at|in|into|visit|visited|visiting|against|across)"
+    r"|\b(?:across|opposite)\b[\w\s]{0,20}\bfrom)\s+(?:the\s+)?$",
     re.I,
 )
 

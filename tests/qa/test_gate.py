@@ -393,6 +393,7 @@ def test_they_in_a_follow_up_are_on_the_side_the_previous_question_named() -> No
     )
     for question, previous in (
         ("What did they want?", "Who met the Americans?"),  # the other side
+        ("What did they want?", "Who sat across the table from the Americans?"),
         ("What did they want?", "Who hosted the talks?"),  # no side named
         ("What did it propose?", "Who took part for Washington?"),
         ("Who did they meet?", "Who took part for Washington?"),
