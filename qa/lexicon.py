@@ -246,11 +246,22 @@ def names(text: str, aliases: bool = True) -> set[str]:
             at_sentence_start = False
         if not words or (at_sentence_start and len(words) == 1 and not _name_like(words[0])):
             continue
-        name = " ".join(words)
-        # A possessive is no part of the name: "James Story's position" names James Story.
-        plain = re.sub(r"[’']s$", "", name.lower().strip(".,;:")).strip("’'")
-        found.add(canonical_name(name) if aliases else plain)
+        # A possessive ends a name: "Venezuela's GDP" names Venezuela and GDP, and "James
+        # Story's position" names James Story.
+        for name in _possessive_parts(words):
+            plain = re.sub(r"[’']s$", "", name.lower().strip(".,;:")).strip("’'")
+            found.add(canonical_name(name) if aliases else plain)
     return found
+
+
+def _possessive_parts(words: list[str]) -> list[str]:
+    parts, current = [], []  # type: tuple[list[str], list[str]]
+    for word in words:
+        current.append(word)
+        if re.search(r"[’']s$", word):
+            parts.append(" ".join(current))
+            current = []
+    return [*parts, " ".join(current)] if current else parts
 
 
 # The places the lexicon knows, canonical: "venezuela", "us", "canada".

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa.lexicon import first_name, plain_names, with_plain_names
+from qa.gate import names_missing
+from qa.lexicon import first_name, names, plain_names, with_plain_names
+from tests.qa.test_gate import ev
 
 
 @pytest.mark.parametrize(
@@ -56,3 +58,15 @@ def test_a_word_search_gets_the_plain_names_beside_the_question() -> None:
 )
 def test_the_name_a_sentence_s_clause_opens_with(sentence: str, name: str | None) -> None:
     assert first_name(sentence) == name
+
+
+def test_a_possessive_ends_a_name() -> None:
+    """ "What is Venezuela's GDP?" names Venezuela and GDP: as one name, "venezuela's gdp"
+    passed the gate's check for names the documents never mention (it contains "venezuela"),
+    and the question was answered with a sentence about a bank."""
+    assert names("What is Venezuela's GDP?", aliases=False) == {"venezuela", "gdp"}
+    assert names("What is James Story's position?", aliases=False) == {"james story"}
+    assert names("Moscow's energy industry") == {"russia"}
+    evidence = [ev(1, "In 2019 the Evrofinance Mosnarbank, used for trade with Venezuela, "
+                      "was blacklisted.")]  # fmt: skip
+    assert names_missing("What is Venezuela's GDP?", evidence) == ["gdp"]
