@@ -84,3 +84,30 @@ def speaker_missing(question: str, texts: Sequence[str]) -> str | None:
         return None
     heard = " ; ".join(speaker_text(t, subject_only=False) for t in texts)
     return None if speaks_for(name, heard) else name
+
+
+# "The sources asked Russia to unfreeze ...": in news the sources speak, and what a claim
+# has them do is what they report someone did ("Venezuela has asked Russia ..., two
+# separate sources said").
+_SOURCES_DO = re.compile(
+    r"^\W*(?:the\s+|these\s+|two\s+|three\s+|five\s+|several\s+|some\s+|separate\s+|other\s+)*"
+    r"(?:sources?|people\s+familiar\s+with\s+the\s+matter)\s+"
+    r"(?:(?:familiar\s+with\s+the\s+matter|in\s+(?-i:[A-Z])[\w-]*|in\s+the\s+document)\s+)?"
+    r"(?:(?:have|has|had|also|then|further|only|all|both)\s+)*(?P<verb>[a-z']+)\b",
+    re.I,
+)
+_REPORTING = frozenset(
+    "said say says told tell tells mention mentions mentioned report reports reported note "
+    "notes noted add adds added indicate indicates indicated suggest suggests suggested "
+    "explain explains explained describe describes described state states stated confirm "
+    "confirms confirmed claim claims claimed believe believes believed familiar cited cite "
+    "cites provide provides provided do does did not don't didn't is are was were be been "
+    "would could may might".split()
+)
+
+
+def sources_act(claim: str) -> bool:
+    """Whether ``claim`` opens with the sources doing something other than reporting ("The
+    sources asked Russia to unfreeze oil proceeds"): the evidence has them speak, not act."""
+    match = _SOURCES_DO.match(claim)
+    return match is not None and match["verb"].lower() not in _REPORTING

@@ -20,6 +20,7 @@ from qa.checks import Context, clauses, content_terms, hard_check
 from qa.chunking import split_sentences
 from qa.evidence import Embed, Evidence
 from qa.lexicon import REPORTING_TERMS
+from qa.speech import sources_act
 from vectorstore.tokens import STOPWORDS, words
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -156,6 +157,8 @@ class Verifier:
     ) -> tuple[float, list[Evidence], tuple[str, str] | None]:
         """(support, supporting evidence, failure as (check, detail) or None); ``before``:
         the claim's clauses before this one, whose hedge reaches it."""
+        if not before and sources_act(clause):
+            return 0.0, [], ("role", "the evidence has its sources speak, not act")
         found = self._support(clause, context)
         support, score = found.evidence, found.score
         if not support:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.speech import asked_speaker, speaker_missing, speaker_text
+from qa.speech import asked_speaker, sources_act, speaker_missing, speaker_text
 
 PUTIN = (
     "US officials saw the meeting as a chance to gauge whether Venezuela, one of Russia's "
@@ -66,3 +66,16 @@ def test_a_possessive_is_no_part_of_the_name_asked_for() -> None:
     assert asked_speaker("What was the Kremlin’s reaction?") == "kremlin"
     # "position" asks for an office as often as for a stance: not a question for words.
     assert asked_speaker("What is James Story's position?") is None
+
+
+def test_a_claim_that_has_the_sources_act_rather_than_report() -> None:
+    assert sources_act("The sources asked for a meeting with the Venezuelan government.")
+    assert sources_act("Three people familiar with the matter sought guarantees.")
+    for claim in (
+        "The sources mentioned that Venezuela asked Russia.",
+        "Five sources familiar with the matter said the talks made scant progress.",
+        "The source in Washington said the US saw a chance.",
+        "The sources are not named.",
+        "Venezuela asked Russia, the sources said.",
+    ):
+        assert not sources_act(claim), claim

@@ -254,6 +254,24 @@ def test_what_stands_of_a_cut_claim_is_no_fragment(verifier: Verifier) -> None:
     assert cuts and "fragment" not in cuts
 
 
+def test_the_sources_speak_they_do_not_act(verifier: Verifier) -> None:
+    """SmolLM2 wrote "The sources have asked Russia to unfreeze oil proceeds at the PSB
+    bank." for what Venezuela asked, two separate sources said: every word is in the PSB
+    sentence, but the sources only report it. Cut; the sources reporting stays."""
+    kept, cuts = check(
+        verifier,
+        "The sources have asked Russia to unfreeze oil proceeds at the PSB bank.",
+        "What have they asked Russia to do?",
+    )
+    assert kept == "" and cuts == ["role"]
+    kept, cuts = check(
+        verifier,
+        "The sources said Venezuela has asked Russia to unfreeze oil proceeds at the PSB bank.",
+        "What have they asked Russia to do?",
+    )
+    assert "unfreeze oil proceeds" in kept and cuts == []
+
+
 def test_a_yes_no_opening_is_the_answer_not_a_claim(verifier: Verifier) -> None:
     kept, _ = check(
         verifier,
