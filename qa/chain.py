@@ -31,7 +31,7 @@ from qa.config import Settings
 from qa.evidence import Evidence, render, select_evidence, sources_of
 from qa.extractive import extractive_claims
 from qa.followup import FollowUp, resolve
-from qa.gate import answers_kind
+from qa.gate import answers_kind, answers_names
 from qa.leads import (
     lead_with_actor,
     lead_with_introduction,
@@ -322,6 +322,8 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
             return self.fall_back(question, found, "unsupported", trace)
         if not answers_kind(question, claims):
             return self.fall_back(question, found, "wrong kind", trace)
+        if not answers_names(question, claims):
+            return self.fall_back(question, found, "off topic", trace)
         follow_up = found.follow_up
         if follow_up is not None and follow_up.repeats(" ".join(c.text for c in claims)):
             return self.repeated(question, claims, follow_up, found, trace)

@@ -128,6 +128,22 @@ def answers_kind(question: str, claims: Sequence[Claim]) -> bool:
     return any(holds(kind, ev.text, question) for c in claims for ev in c.evidence)
 
 
+def answers_names(question: str, claims: Sequence[Claim]) -> bool:
+    """Whether a model's verified claims, or the sentences they rest on, name something the
+    question names (a capital or a people standing for its country): "What happened to
+    Evrofinance?" is not answered by a claim about the SWIFT offer, however well the SWIFT
+    sentence supports it. One name is enough: "Why is the US interested in Venezuelan oil?"
+    is answered by what Washington wants, in a sentence that does not name Venezuela."""
+    asked = names(question)
+    if not asked:
+        return True
+    text = " ".join([*(c.text for c in claims), *(ev.text for c in claims for ev in c.evidence)])
+    found = names(text)
+    return any(
+        name_in(form, found, text) for name in asked for form in (name, *DEMONYMS.get(name, ()))
+    )
+
+
 @dataclass
 class CalibratedGate:
     """For extractive and local answers: hard rules, then a calibrated probability."""

@@ -9,7 +9,14 @@ import pytest
 from qa.answer_kind import Kind, holds, wanted
 from qa.evidence import Evidence
 from qa.followup import FollowUp, is_follow_up, quotes_of, resolve
-from qa.gate import CalibratedGate, answers_kind, kind_missing, names_missing, roles_missing
+from qa.gate import (
+    CalibratedGate,
+    answers_kind,
+    answers_names,
+    kind_missing,
+    names_missing,
+    roles_missing,
+)
 from qa.leads import (
     actor_fits,
     lead_with_actor,
@@ -151,6 +158,19 @@ def test_who_leads_something_named_needs_a_sentence_naming_its_head() -> None:
     assert head_missing("Who runs PDVSA?", [psb, chief]) is None
     minister = "Oil Minister Tareck El Aissami said PDVSA would move its accounts."
     assert head_missing("Who runs PDVSA?", [minister]) is None
+
+
+def test_a_models_claims_must_rest_on_something_the_question_names() -> None:
+    swift = "As a concession, the US officials were willing to allow Venezuela to use SWIFT."
+    evrofinance = "In 2019 the Evrofinance Mosnarbank was blacklisted."
+    claim = Claim("The US was willing to allow SWIFT.", [ev(1, swift)], 0.9)
+    assert not answers_names("What happened to Evrofinance?", [claim])
+    assert answers_names("What happened to Evrofinance?", [Claim("It was blacklisted.",
+                         [ev(2, evrofinance)], 0.9)])  # fmt: skip
+    # One name is enough, a capital stands for its country, and no name asks for none.
+    assert answers_names("Why is the US interested in Venezuelan oil?", [claim])
+    assert answers_names("What did Caracas want?", [claim])
+    assert answers_names("What was offered?", [claim])
 
 
 def test_follow_ups_are_recognised_and_carry_what_was_cited() -> None:

@@ -319,3 +319,23 @@ def test_a_capable_models_answer_to_a_follow_up_must_say_something_new(
     assert [c.quote for c in system.citations] == [
         s for s in SAMPLE.read_text().split("\n") if "SWIFT system" in s
     ]
+
+
+def test_a_models_answer_about_something_else_than_the_question_names_falls_back(
+    tmp_path: Path,
+    data_dir: Path,
+    embeddings,  # type: ignore[no-untyped-def]
+) -> None:
+    """What SmolLM2 wrote in local mode for "What happened to Evrofinance?": a claim about
+    the SWIFT offer, which the SWIFT sentence supports and which names no Evrofinance. It
+    is replaced by the extractive answer, the sentence about Evrofinance."""
+    question = "What happened to Evrofinance?"
+    swift = (
+        "The source says that the US officials were willing to consider temporarily "
+        "allowing Venezuela to use the SWIFT system to move money to other accounts."
+    )
+    with served([{"question": question, "answer": swift}], tmp_path, data_dir,
+                embeddings) as service:  # fmt: skip
+        answer = service.ask(question)
+    assert answer.trace["fallback"] == "off topic", answer.trace
+    assert "Evrofinance Mosnarbank, was blacklisted" in answer.text
