@@ -32,15 +32,7 @@ from qa.evidence import Evidence, render, select_evidence, sources_of
 from qa.extractive import extractive_claims
 from qa.followup import FollowUp, resolve
 from qa.gate import answers_kind, answers_names
-from qa.leads import (
-    lead_with_actor,
-    lead_with_introduction,
-    lead_with_kind,
-    lead_with_office,
-    lead_with_participants,
-    newest_first,
-    with_actor,
-)
+from qa.leads import lead_answer, lead_with_kind, reach, widen, with_actor
 from qa.llm.base import LLMBackend
 from qa.prompts import load_prompt
 from qa.retrieval import HybridSearcher
@@ -219,7 +211,7 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         evidence = select_evidence(
             asked,
             hits,
-            follow_up.reach(shown) if follow_up else shown,
+            follow_up.reach(shown) if follow_up else reach(question, shown),
             idf,
             self._embed,
             follow_up.context if follow_up else "",
@@ -227,21 +219,14 @@ class AnswerChain(Runnable[ChainInput | dict[str, Any] | str, Answer]):
         if follow_up is not None:
             evidence = follow_up.rerank(follow_up.widen(evidence, shown))
         else:
-            evidence = lead_with_kind(question, evidence)
-        # The gate judges the evidence by relevance; the answer is led by what answers: the
-        # named actor's own sentences, the one introducing a name, the one giving the
-        # office asked for, the one telling who took part, each group newest first.
+            evidence = lead_with_kind(question, widen(question, evidence, shown))
+        # The gate judges the evidence by relevance; the answer is led by what answers it
+        # (``leads.lead_answer``).
         decision = self.policy.gate.decide(question, evidence, follow_up)
         relevant = evidence
-        if scope.recency_as_of is not None:
-            evidence = newest_first(evidence, scope)
+        quotes = follow_up.quotes if follow_up else None
         previous = follow_up.previous if follow_up else ""
-        evidence = lead_with_actor(with_actor(question, previous), evidence)
-        if follow_up is None:
-            evidence = lead_with_introduction(question, evidence)
-        people = f"{question} {' '.join(follow_up.quotes)}" if follow_up else question
-        evidence = lead_with_office(question, evidence, people)
-        evidence = lead_with_participants(question, evidence)
+        evidence = lead_answer(question, evidence, scope, previous, quotes)
         clock.lap("evidence")
         return Found(
             standalone, follow_up, hits, evidence, decision, calls, intent, as_of, idf, relevant

@@ -196,11 +196,13 @@ def lead_with_office(question: str, evidence: list[Evidence], people: str) -> li
 
 
 # "Who went to Caracas?", "Who represented Venezuela at the talks?", "Who was at the
-# meeting?": a question asking who took part in something.
+# meeting?", "Who did they meet?": a question asking who took part in something.
 _ASKS_WHO_TOOK_PART = re.compile(
     r"^\s*who\s+(?:else\s+)?(?:went|goes|go|travel+ed|travels?|came|comes|visited|visits"
     r"|attended|attends|took\s+part|takes\s+part|participated|represented|represents|joined"
-    r"|sat|(?:was|were)\s+(?:at|in|on|there|present|part\s+of))\b",
+    r"|sat|(?:was|were)\s+(?:at|in|on|there|present|part\s+of))\b"
+    # "Who did they meet?", "Who did the delegation hold talks with?"
+    r"|^\s*who(?:m)?\s+did\s+.{1,40}?\s+(?:meet|see|visit|talk|hold\s+talks|negotiate)\b",
     re.I,
 )
 # A sentence telling who took part: "A US delegation led by ... held talks ... with ...".
@@ -227,6 +229,47 @@ def lead_with_participants(question: str, evidence: list[Evidence]) -> list[Evid
     one who went."""
     fits = participants_fit(question)
     return evidence if fits is None else _leading(evidence, fits)
+
+
+def reach(question: str, k: int) -> int:
+    """How many sentences to select for ``widen`` to keep ``k`` of: twice as many for a
+    question asking who took part, else ``k``."""
+    return 2 * k if participants_fit(question) else k
+
+
+def widen(question: str, ranked: list[Evidence], k: int) -> list[Evidence]:
+    """The ``k`` best of the ``ranked`` sentences; for a question asking who took part that
+    none of them tells, the best sentence further down that does takes the last place ("Who
+    went to Caracas for the US?": the delegation's sentence ranks below six sentences about
+    Caracas and the talks)."""
+    top, fits = ranked[:k], participants_fit(question)
+    if fits is None or any(fits(ev.text) for ev in top):
+        return top
+    further = next((ev for ev in ranked[k:] if fits(ev.text)), None)
+    return top if further is None else renumbered([*top[:-1], further])
+
+
+def lead_answer(
+    question: str,
+    evidence: list[Evidence],
+    scope: TimeScope,
+    previous: str = "",
+    quotes: list[str] | None = None,
+) -> list[Evidence]:
+    """The evidence an answer is made from, led by what answers the question, after the
+    gate has judged it in its order of relevance: the newest for a question about now, then
+    the named actor's own sentences (for a follow-up, "they" are the side ``previous``
+    named), the sentence introducing a name (not for a follow-up: ``quotes`` is the
+    previous answer's sentences), the one giving the office asked for, the one telling who
+    took part; each lead keeps the order of the one before among the sentences it leads."""
+    if scope.recency_as_of is not None:
+        evidence = newest_first(evidence, scope)
+    evidence = lead_with_actor(with_actor(question, previous), evidence)
+    if quotes is None:
+        evidence = lead_with_introduction(question, evidence)
+    people = " ".join([question, *(quotes or [])])
+    evidence = lead_with_office(question, evidence, people)
+    return lead_with_participants(question, evidence)
 
 
 def _leading(evidence: list[Evidence], fits: Callable[[str], bool]) -> list[Evidence]:

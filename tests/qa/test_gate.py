@@ -23,6 +23,8 @@ from qa.leads import (
     lead_with_introduction,
     lead_with_kind,
     lead_with_participants,
+    reach,
+    widen,
     with_actor,
 )
 from qa.offices import head_missing
@@ -382,6 +384,8 @@ def test_a_question_who_took_part_leads_with_the_sentence_telling_who_took_part(
         "Who represented Venezuela?",
         "Who travelled to Venezuela for the meeting?",
         "Who was at the meeting?",
+        "Who did they meet?",
+        "Whom did the US delegation hold talks with?",
     )
     for question in asking:
         led = lead_with_participants(question, list(ranked))
@@ -389,6 +393,19 @@ def test_a_question_who_took_part_leads_with_the_sentence_telling_who_took_part(
         assert [e.n for e in led] == [1, 2, 3]
     for question in ("Who blacklisted the banks?", "Who was Juan Gonzalez?", "What happened?"):
         assert lead_with_participants(question, list(ranked)) == ranked, question
+
+
+def test_who_took_part_reaches_further_for_the_sentence_telling_it() -> None:
+    """ "Who went to Caracas for the US?": six sentences about Caracas and the talks rank
+    above the delegation's; it takes the last of the six places."""
+    ranked = [ev(i, f"Caracas used the talks for aim number {i}.") for i in range(1, 13)]
+    ranked[9] = ev(10, DELEGATION)
+    question = "Who went to Caracas for the US?"
+    assert reach(question, 6) == 12 and reach("What did Caracas want?", 6) == 6
+    kept = widen(question, ranked, 6)
+    assert [e.text for e in kept] == [e.text for e in ranked[:5]] + [DELEGATION]
+    assert [e.n for e in kept] == [1, 2, 3, 4, 5, 6]
+    assert widen("What did Caracas want?", ranked, 6) == ranked[:6]
 
 
 def test_they_in_a_follow_up_are_on_the_side_the_previous_question_named() -> None:
