@@ -75,6 +75,10 @@ def someone_in_office(text: str) -> bool:
     return bool(_LED_BY.search(text) or titles(text))
 
 
+_PLACING = re.compile(
+    r"\s(?:with|in|at|for|on|to|from|during|since|after|before|by|of|now|today|currently|"
+    r"then|this|last|next|these|those)\b"
+)
 # Words that leave a question about a country's leader ("Who runs Venezuela's government?").
 _THE_COUNTRY = frozenset({"the", "s", "government", "country", "nation", "state"})
 
@@ -90,7 +94,10 @@ def head_missing(question: str, texts: list[str]) -> str | None:
     if match is None:
         return None
     what = match["what"].strip()
-    nouns = [w for w in re.findall(r"\b[a-z]+\b", what) if w not in _THE_COUNTRY]
+    # The thing is named before any phrase that places it ("the government's talks with
+    # Halvorsen now": talks).
+    thing = _PLACING.split(what, maxsplit=1)[0]
+    nouns = [w for w in re.findall(r"\b[a-z]+\b", thing) if w not in _THE_COUNTRY]
     asked = names(f"the {what}")
     if not asked or (asked <= PLACES and not nouns):
         return None

@@ -160,6 +160,14 @@ def test_who_leads_something_named_needs_a_sentence_naming_its_head() -> None:
     assert head_missing("Who runs PDVSA?", [psb, chief]) is None
     minister = "Oil Minister Tareck El Aissami said PDVSA would move its accounts."
     assert head_missing("Who runs PDVSA?", [minister]) is None
+    # The thing led is named before what places it: talks, not "now" or "March 2022".
+    named = "Norvane named Deputy Finance Minister Alma Ruskova to lead the talks."
+    meeting = "The meeting in Kessbridge was led by Deputy Finance Minister Alma Ruskova."
+    for question in ("Who leads the government's talks with Halvorsen now?",
+                     "Who led the government's talks with Halvorsen in March 2022?"):  # fmt: skip
+        assert head_missing(question, [named]) is None, question
+        assert head_missing(question, [meeting]) is None, question
+        assert head_missing(question, [psb]) is not None, question
 
 
 def test_a_models_claims_must_rest_on_something_the_question_names() -> None:
