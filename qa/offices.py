@@ -70,9 +70,13 @@ _LEADING = frozenset(
 )  # fmt: skip
 
 
-def someone_in_office(text: str) -> bool:
-    """Whether ``text`` names someone by an office or as leading ("led by ...")."""
-    return bool(_LED_BY.search(text) or titles(text))
+def someone_in_office(text: str, offices: frozenset[str] | None = None) -> bool:
+    """Whether ``text`` names someone as leading ("led by ...") or by an office (one of
+    ``offices``, when given)."""
+    if _LED_BY.search(text):
+        return True
+    held = titles(text).values()
+    return any(held) if offices is None else any(o & offices for o in held)
 
 
 _PLACING = re.compile(
@@ -108,8 +112,6 @@ def head_missing(question: str, texts: list[str]) -> str | None:
         return bool(heads & set(terms(text))) if heads else bool(asked & names(text))
 
     for text in texts:
-        if about(text) and (
-            _LED_BY.search(text) or any(o & _LEADING for o in titles(text).values())
-        ):
+        if about(text) and someone_in_office(text, _LEADING):
             return None
     return " ".join(match.group(0).split()).rstrip(" ?").lower()

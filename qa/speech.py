@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from qa.lexicon import DEMONYMS, canonical_name, name_in, names
+from qa.lexicon import DEMONYMS, REPORTING_TERMS, canonical_name, name_in, names
+from vectorstore.tokens import terms
 
 SPEECH = re.compile(
     r"\b(?:said|says|say|told|tells|stated|announced|added|declined|denied|responded|"
@@ -96,18 +97,17 @@ _SOURCES_DO = re.compile(
     r"(?:(?:have|has|had|also|then|further|only|all|both)\s+)*(?P<verb>[a-z']+)\b",
     re.I,
 )
-_REPORTING = frozenset(
-    "said say says told tell tells mention mentions mentioned report reports reported note "
-    "notes noted add adds added indicate indicates indicated suggest suggests suggested "
-    "explain explains explained describe describes described state states stated confirm "
-    "confirms confirmed claim claims claimed believe believes believed familiar cited cite "
-    "cites provide provides provided do does did not don't didn't is are was were be been "
-    "would could may might".split()
-)
+# Verbs of saying beyond the speech verbs above and ``lexicon.REPORTING_TERMS``, as stems;
+# a verb with no stem ("is", "did", "not") asserts no act either.
+_SAYING = frozenset(
+    terms("indicate suggest explain describe state confirm claim believe familiar cite provide")
+) | frozenset(terms("may might"))
 
 
 def sources_act(claim: str) -> bool:
     """Whether ``claim`` opens with the sources doing something other than reporting ("The
     sources asked Russia to unfreeze oil proceeds"): the evidence has them speak, not act."""
     match = _SOURCES_DO.match(claim)
-    return match is not None and match["verb"].lower() not in _REPORTING
+    if match is None or SPEECH.fullmatch(match["verb"]):
+        return False
+    return bool(set(terms(match["verb"])) - _SAYING - REPORTING_TERMS)
